@@ -1,0 +1,115 @@
+# Lianxin — build, run, test, bench, clean. `make run` and `make test` are the contract.
+#
+# Objects go to $(BUILD) (build/ by default). The sanitizer build is the same rules with
+# BUILD=build/asan SAN=1, so both can live side by side.
+
+BUILD ?= build
+SAN ?= 0
+CC ?= cc
+
+PKGS := libmicrohttpd jansson libsodium libpq
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+CFLAGS_STD := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -pthread -g
+ifeq ($(SAN),1)
+OPT := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+OPT := -O2
+endif
+CFLAGS := $(CFLAGS_STD) $(OPT) $(shell pkg-config --cflags $(PKGS) check libcurl 2>/dev/null) \
+          -DLX_VERSION='"$(VERSION)"' -MMD -MP
+LDFLAGS := $(OPT) -pthread
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null) $(LIBS)
+
+CHAIN_SRC := $(wildcard chain/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c)) $(BUILD)/gen/migrations.c
+MODULE_SRC := $(wildcard modules/*.c modules/*/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+INTEG_SRC := $(wildcard tests/integ/test_*.c)
+INTEG_LIB_SRC := $(filter-out $(INTEG_SRC),$(wildcard tests/integ/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(patsubst $(BUILD)/%,%,$(1)))
+
+LIBCHAIN := $(BUILD)/libchain.a
+LIBSERVER := $(BUILD)/libserver.a
+LIBMODULES := $(BUILD)/libmodules.a
+ALL_LIBS := -Wl,--start-group $(LIBMODULES) $(LIBSERVER) $(LIBCHAIN) -Wl,--end-group
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+INTEG_BINS := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC))
+
+.PHONY: all tests run test bench clean format format-check asan bootstrap
+.DEFAULT_GOAL := all
+.SECONDARY:
+
+all: $(BUILD)/lianxind
+
+tests: $(UNIT_BINS) $(INTEG_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"; $(CC) $(CFLAGS) -I$(BUILD)/gen -Iserver -c $< -o $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"; $(CC) $(CFLAGS) -Iserver -c $< -o $@
+
+$(BUILD)/gen/migrations.c: $(wildcard sql/*.sql) scripts/embed-sql
+	@mkdir -p $(dir $@)
+	scripts/embed-sql $@ $(wildcard sql/*.sql)
+
+$(LIBCHAIN): $(call obj,$(CHAIN_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBSERVER): $(call obj,$(SERVER_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBMODULES): $(call obj,$(MODULE_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/lianxind: $(call obj,server/main.c) $(LIBMODULES) $(LIBSERVER) $(LIBCHAIN)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LIBS)
+
+$(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(LIBMODULES) $(LIBSERVER) $(LIBCHAIN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/integ/%: $(call obj,tests/integ/%.c) $(call obj,$(INTEG_LIB_SRC)) $(LIBMODULES) $(LIBSERVER) $(LIBCHAIN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(INTEG_LIB_SRC)) $(ALL_LIBS) $(TEST_LIBS)
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 all tests
+
+bootstrap:
+	@scripts/bootstrap
+
+# Everything a fresh Debian machine needs, then the server on http://127.0.0.1:8080.
+run: bootstrap
+	@$(MAKE) --no-print-directory all
+	@scripts/run
+
+# Every test: format, unit and integration (plain and under ASan+UBSan), on a throwaway
+# PostgreSQL cluster that is removed afterwards whatever happens.
+test: bootstrap
+	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory format-check
+	@scripts/test
+
+C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find chain server cli modules tests -name '*.[ch]')
+
+format:
+	clang-format -i $(C_SOURCES)
+
+format-check:
+	@clang-format --dry-run -Werror $(C_SOURCES) && echo "format: clean"
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,75 @@
+/*
+ * Shared inside the core module: the ledger read endpoints (ledger_api.c), the submit
+ * endpoint and identity rules (core.c). The route table lives in core.c.
+ */
+#ifndef LX_MODULES_CORE_INT_H
+#define LX_MODULES_CORE_INT_H
+
+#include "../../server/http.h"
+
+/* GET /api/chain/checkpoint, /api/chain/keys, /api/chain/tx/:id, /api/chain/proof/:id,
+ * /api/chain/consistency, /api/chain/blocks, /api/chain/blocks/:height,
+ * /api/chain/bundle/:id (ledger_api.c) */
+unsigned core_get_checkpoint(struct srv_req *r);
+unsigned core_get_keys(struct srv_req *r);
+unsigned core_get_tx(struct srv_req *r);
+unsigned core_get_proof(struct srv_req *r);
+unsigned core_get_consistency(struct srv_req *r);
+unsigned core_get_blocks(struct srv_req *r);
+unsigned core_get_block(struct srv_req *r);
+unsigned core_get_bundle(struct srv_req *r);
+
+/* The named statements of the ledger read endpoints, as an initializer list for the core
+ * module's stmts[] table (core.c). Parameters and results are text; bytea comes back as
+ * "\x" + hex. core_ledger_key_evidence walks keys/principals from the signer of leaf $1 back to
+ * genesis: for each tx reached, the registration and revocation of its signer's key and the
+ * registration of that key's principal, plus genesis and the registration of the tx's org; the tx
+ * itself is left out. */
+/* clang-format off */
+#define CORE_LEDGER_STMTS \
+    {"core_ledger_head", \
+     "SELECT height, tree_size, checkpoint FROM blocks ORDER BY height DESC LIMIT 1"}, \
+    {"core_ledger_leaf", "SELECT leaf_index, leaf FROM txs WHERE leaf_index = $1"}, \
+    {"core_ledger_tx", \
+     "SELECT leaf_index, height, leaf FROM txs WHERE tx_id = decode($1, 'hex')"}, \
+    {"core_ledger_nodes", \
+     "SELECT n.hash FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY" \
+     " AS w(level, idx, ord) JOIN merkle_nodes n USING (level, idx) ORDER BY w.ord"}, \
+    {"core_ledger_block_at_size", \
+     "SELECT b.height, b.tree_size, b.checkpoint FROM txs t" \
+     " JOIN blocks b ON b.height = t.height WHERE t.leaf_index = $1"}, \
+    {"core_ledger_blocks", \
+     "SELECT height, first_leaf, n_txs, tree_size, root, time_ms FROM blocks" \
+     " WHERE height < $1 ORDER BY height DESC LIMIT $2"}, \
+    {"core_ledger_block", \
+     "SELECT height, first_leaf, n_txs, tree_size, root, time_ms, checkpoint FROM blocks" \
+     " WHERE height = $1"}, \
+    {"core_ledger_block_txids", \
+     "SELECT encode(tx_id, 'hex') FROM txs WHERE leaf_index >= $1 AND leaf_index < $2" \
+     " ORDER BY leaf_index"}, \
+    {"core_ledger_key_evidence", \
+     "WITH RECURSIVE ev(leaf) AS (" \
+     " SELECT 0::bigint" \
+     " UNION SELECT $1::bigint" \
+     " UNION SELECT p.leaf_index FROM txs t JOIN principals p ON p.id = t.org" \
+     "  WHERE t.leaf_index = $1::bigint" \
+     " UNION SELECT x.leaf FROM ev JOIN txs t ON t.leaf_index = ev.leaf" \
+     "  JOIN keys k ON k.pubkey = t.signer JOIN principals p ON p.id = k.principal" \
+     "  CROSS JOIN LATERAL (VALUES (k.added_leaf), (k.revoked_leaf), (p.leaf_index)) AS x(leaf)" \
+     "  WHERE x.leaf IS NOT NULL" \
+     ") SELECT t.leaf_index, t.tx_id, t.leaf FROM ev JOIN txs t ON t.leaf_index = ev.leaf" \
+     " WHERE ev.leaf <> $1::bigint ORDER BY t.leaf_index"}
+/* clang-format on */
+
+/* POST /api/chain/tx (submit.c) */
+unsigned core_submit(struct srv_req *r);
+
+/* Identity rules (identity.c): the core module's check and apply, and the id syntax. */
+struct chain_tx;
+struct lx_reject;
+struct lx_apply_ctx;
+int core_check(const struct chain_tx *tx, struct lx_reject *why);
+int core_apply(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why);
+int core_id_valid(const char *id);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * The module interface. A module is data: a name (also the "module" field of its txs), its
+ * routes, its prepared statements, and two hooks the ledger calls for each of its txs:
+ *   check  stateless rules (schema, bounds), on the HTTP worker that received the tx;
+ *   apply  stateful rules and state changes, on the sequencer thread, inside the block's
+ *          database transaction, in ledger order.
+ * A module registers with one line in modules/registry.c.
+ */
+#ifndef LX_MODULES_MODULE_H
+#define LX_MODULES_MODULE_H
+
+#include "../server/db.h"
+#include "../server/router.h"
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct chain_tx;
+
+/* Why a tx was refused: the HTTP status, a stable code and a sentence for the client. */
+struct lx_reject {
+    unsigned status;   /* 409 for a broken rule, 422 for a semantically invalid body */
+    char code[48];     /* e.g. "key_revoked" */
+    char message[200]; /* short lowercase sentence */
+};
+
+/* What apply sees of the block being built. */
+struct lx_apply_ctx {
+    PGconn *db;            /* inside the block's transaction. apply checks every rule before it
+                              writes: a statement that fails aborts the whole block */
+    uint64_t leaf_index;   /* the position this tx will take if accepted */
+    uint64_t height;       /* the block it goes into */
+    int64_t block_time_ms; /* the block's timestamp */
+};
+
+struct lx_module {
+    const char *name;               /* module name, as in txs and /api/<name>/ */
+    const struct srv_route *routes; /* its endpoints (borrowed, static) */
+    size_t n_routes;
+    const struct db_stmt *stmts; /* prepared on every pool connection */
+    size_t n_stmts;
+    /* Returns 0 to accept, or -1 with *why filled. NULL accepts everything. */
+    int (*check)(const struct chain_tx *tx, struct lx_reject *why);
+    /* Returns 0 when applied, -1 with *why filled when a rule refuses the tx, or SRV_EDB when
+     * the database failed (the block is abandoned and nothing in it is acknowledged). */
+    int (*apply)(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why);
+};
+
+extern const struct lx_module *const lx_modules[]; /* registry.c */
+extern const size_t lx_n_modules;
+
+/* Returns the module named name, or NULL. */
+const struct lx_module *lx_module_find(const char *name);
+
+/* Is the tx's signer authorised for its org at ctx->leaf_index? Called by the sequencer for
+ * every tx before its module's apply; implemented by the core module, which owns identities.
+ * Returns 0, -1 with *why, or SRV_EDB. */
+int lx_authorise(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why);
+
+/* Fills *why and returns -1, for one-line refusals in check/apply. */
+int lx_reject(struct lx_reject *why, unsigned status, const char *code, const char *message);
+
+#endif

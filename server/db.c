@@ -1,0 +1,242 @@
+/* The connection pool of db.h. One mutex guards the slot table; connecting and preparing
+ * happen outside it so one slow reconnect does not stall other threads. */
+#define _DEFAULT_SOURCE
+#include "db.h"
+#include "err.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct db_slot {
+    PGconn *conn; /* NULL until connected, or after it broke */
+    int busy;     /* taken by a caller */
+};
+
+struct db_pool {
+    char *conninfo;              /* owned copy */
+    pthread_mutex_t mu;          /* guards slots */
+    pthread_cond_t freed;        /* signalled on release */
+    size_t n;                    /* slots */
+    struct db_slot *slots;       /* owned */
+    const struct db_stmt *stmts; /* borrowed */
+    size_t n_stmts;
+};
+
+int db_pool_open(const char *conninfo, size_t n, struct db_pool **out)
+{
+    struct db_pool *p = calloc(1, sizeof(*p));
+
+    if (p == NULL)
+        return SRV_ENOMEM;
+    p->conninfo = strdup(conninfo);
+    p->slots = calloc(n, sizeof(*p->slots));
+    if (p->conninfo == NULL || p->slots == NULL) {
+        free(p->conninfo);
+        free(p->slots);
+        free(p);
+        return SRV_ENOMEM;
+    }
+    p->n = n;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->freed, NULL);
+    *out = p;
+    return 0;
+}
+
+void db_pool_prepare(struct db_pool *p, const struct db_stmt *stmts, size_t n)
+{
+    p->stmts = stmts;
+    p->n_stmts = n;
+}
+
+/* Is this idle connection still alive? PQconsumeInput reads, without blocking (libpq sockets
+ * are non-blocking), the notice a restarting server sends before it closes; PQstatus then
+ * turns bad. A query would find out too, but only after the caller committed to it. */
+static int conn_alive(PGconn *c)
+{
+    if (PQstatus(c) != CONNECTION_OK)
+        return 0;
+    if (!PQconsumeInput(c))
+        return 0;
+    return PQstatus(c) == CONNECTION_OK;
+}
+
+static int conn_prepare(struct db_pool *p, PGconn *c)
+{
+    for (size_t i = 0; i < p->n_stmts; i++) {
+        PGresult *r = PQprepare(c, p->stmts[i].name, p->stmts[i].sql, 0, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+        if (!ok)
+            fprintf(stderr, "lianxind: cannot prepare %s: %s", p->stmts[i].name,
+                    PQresultErrorMessage(r));
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
+{
+    PGconn *c = PQconnectdb(conninfo);
+
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "%s", PQerrorMessage(c));
+        err[strcspn(err, "\n")] = '\0';
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int take_slot(struct db_pool *p, int wait_ms)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        /* Prefer a connected slot, so an outage does not make every caller reconnect. */
+        int pick = -1;
+
+        for (size_t i = 0; i < p->n; i++) {
+            if (p->slots[i].busy)
+                continue;
+            if (pick < 0 || p->slots[i].conn != NULL)
+                pick = (int)i;
+            if (p->slots[i].conn != NULL)
+                break;
+        }
+        if (pick >= 0) {
+            p->slots[pick].busy = 1;
+            pthread_mutex_unlock(&p->mu);
+            return pick;
+        }
+        if (pthread_cond_timedwait(&p->freed, &p->mu, &until) == ETIMEDOUT) {
+            pthread_mutex_unlock(&p->mu);
+            return -1;
+        }
+    }
+}
+
+static void give_slot(struct db_pool *p, int i, PGconn *c)
+{
+    pthread_mutex_lock(&p->mu);
+    p->slots[i].conn = c;
+    p->slots[i].busy = 0;
+    pthread_cond_signal(&p->freed);
+    pthread_mutex_unlock(&p->mu);
+}
+
+PGconn *db_acquire(struct db_pool *p, int wait_ms, const char **why)
+{
+    int i = take_slot(p, wait_ms);
+    PGconn *c;
+    char err[256];
+
+    if (i < 0) {
+        if (why)
+            *why = "all database connections are busy";
+        return NULL;
+    }
+    c = p->slots[i].conn; /* ours alone while busy */
+    if (c != NULL && !conn_alive(c)) {
+        PQfinish(c);
+        c = NULL;
+    }
+    if (c == NULL) {
+        c = db_connect(p->conninfo, err, sizeof(err));
+        if (c != NULL && conn_prepare(p, c) != 0) {
+            PQfinish(c);
+            c = NULL;
+        }
+        if (c == NULL) {
+            give_slot(p, i, NULL);
+            if (why)
+                *why = "the database is unreachable";
+            return NULL;
+        }
+    }
+    p->slots[i].conn = c;
+    return c;
+}
+
+void db_release(struct db_pool *p, PGconn *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->slots[i].conn != c)
+            continue;
+        if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE) {
+            PGresult *r = PQexec(c, "ROLLBACK");
+            PQclear(r);
+        }
+        if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
+            PQfinish(c);
+            c = NULL;
+        }
+        give_slot(p, (int)i, c);
+        return;
+    }
+    abort(); /* releasing a connection the pool never gave out is a programmer error */
+}
+
+void db_pool_stats(struct db_pool *p, size_t *in_use, size_t *idle, size_t *size)
+{
+    size_t u = 0, d = 0;
+
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->slots[i].busy)
+            u++;
+        else if (p->slots[i].conn != NULL)
+            d++;
+    }
+    pthread_mutex_unlock(&p->mu);
+    *in_use = u;
+    *idle = d;
+    *size = p->n;
+}
+
+void db_pool_close(struct db_pool *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        PQfinish(p->slots[i].conn);
+    pthread_cond_destroy(&p->freed);
+    pthread_mutex_destroy(&p->mu);
+    free(p->slots);
+    free(p->conninfo);
+    free(p);
+}
+
+int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, sql);
+    int rc = 0;
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQerrorMessage(c));
+        err[strcspn(err, "\n")] = '\0';
+        rc = SRV_EDB;
+    }
+    PQclear(r);
+    return rc;
+}

@@ -1,0 +1,54 @@
+/*
+ * A fixed-size pool of libpq connections that heals itself: a connection found broken when it
+ * is taken (the database restarted, the network dropped) is reconnected on the spot, and when
+ * that fails the caller gets NULL and answers 503. Nothing here retries a query behind the
+ * caller's back: a write must know whether it happened.
+ */
+#ifndef LX_SERVER_DB_H
+#define LX_SERVER_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+struct db_pool;
+
+/* Named prepared statements, prepared on every connection as it (re)connects. */
+struct db_stmt {
+    const char *name; /* statement name, unique */
+    const char *sql;  /* text with $1, $2 ... */
+};
+
+/* Creates a pool of n connections to conninfo (copied). Connections are made lazily, so this
+ * succeeds while the database is down. Returns 0 and *out (free with db_pool_close), or
+ * SRV_ENOMEM. */
+int db_pool_open(const char *conninfo, size_t n, struct db_pool **out)
+    __attribute__((warn_unused_result));
+
+/* Registers statements (borrowed array, must outlive the pool) to prepare on each connection.
+ * Call before the first db_acquire. */
+void db_pool_prepare(struct db_pool *p, const struct db_stmt *stmts, size_t n);
+
+/* Takes a healthy connection, waiting up to wait_ms for a free one. Returns NULL when the
+ * database cannot be reached or none became free; *why (if not NULL) then says which, as a
+ * static sentence. The connection is borrowed until db_release. */
+PGconn *db_acquire(struct db_pool *p, int wait_ms, const char **why);
+
+/* Gives c back. A connection left inside a transaction is rolled back; a broken one is
+ * closed, to be reconnected by the next db_acquire. */
+void db_release(struct db_pool *p, PGconn *c);
+
+/* Connections currently taken and idle (connected, free), for /metrics. */
+void db_pool_stats(struct db_pool *p, size_t *in_use, size_t *idle, size_t *size);
+
+/* Closes every connection and frees the pool; all must have been released. NULL is fine. */
+void db_pool_close(struct db_pool *p);
+
+/* Connects once, outside any pool (migrations, audit). Returns the connection (PQfinish it) or
+ * NULL with the reason in err. */
+PGconn *db_connect(const char *conninfo, char *err, size_t errlen);
+
+/* Runs a statement that returns no rows; returns 0, or SRV_EDB with libpq's message in err. */
+int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,567 @@
+/*
+ * libmicrohttpd glue. A request goes through on_request several times: first with its
+ * headers (route, early 413/415 decisions), then once per body chunk, then once with no data
+ * (dispatch). A suspended request comes back through on_request once more after
+ * srv_req_resume, with its answer ready. on_completed frees it and writes the access log.
+ */
+#define _GNU_SOURCE
+#include "http.h"
+#include "err.h"
+#include "server.h"
+#include "static.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CSP                                                                                        \
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "               \
+    "form-action 'self'; frame-ancestors 'none'"
+
+uint64_t srv_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void utc_stamp(char *out, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, cap - n, ".%03dZ", (int)(ts.tv_nsec / 1000000L));
+}
+
+void srv_log_error(const char *fmt, ...)
+{
+    char stamp[32], line[1024];
+    va_list ap;
+
+    utc_stamp(stamp, sizeof(stamp));
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s lianxind: %s\n", stamp, line);
+}
+
+/* ---- replies ------------------------------------------------------------------------------ */
+
+char *srv_error_body(const char *code, const char *message, const char *detail)
+{
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    json_t *doc = NULL;
+    char *out = NULL;
+
+    if (err == NULL)
+        return NULL;
+    /* json_string refuses invalid UTF-8: such a detail is dropped, the error still goes out. */
+    if (detail != NULL)
+        json_object_set_new(err, "detail", json_string(detail));
+    doc = json_pack("{s:O}", "error", err);
+    if (doc != NULL)
+        out = json_dumps(doc, JSON_COMPACT);
+    json_decref(err);
+    json_decref(doc);
+    return out;
+}
+
+static void set_response(struct srv_req *r, unsigned status, struct MHD_Response *resp,
+                         const char *content_type, size_t bytes)
+{
+    if (r->resp != NULL)
+        MHD_destroy_response(r->resp);
+    r->resp = resp;
+    r->status = status;
+    r->resp_bytes = bytes;
+    if (resp != NULL && content_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+}
+
+/* Takes ownership of buf (malloc'd) as the body. */
+static unsigned reply_buffer(struct srv_req *r, unsigned status, const char *ctype, char *buf,
+                             size_t len)
+{
+    struct MHD_Response *resp;
+
+    resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(buf);
+        status = 500;
+    }
+    set_response(r, status, resp, ctype, len);
+    return status;
+}
+
+unsigned srv_reply_text(struct srv_req *r, unsigned status, const char *content_type,
+                        const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+
+    if (copy == NULL)
+        return srv_reply_error(r, 500, "internal", "out of memory", NULL);
+    memcpy(copy, text, len);
+    return reply_buffer(r, status, content_type, copy, len);
+}
+
+unsigned srv_reply_json(struct srv_req *r, unsigned status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+
+    json_decref(body);
+    if (text == NULL)
+        return srv_reply_error(r, 500, "internal", "out of memory", NULL);
+    return reply_buffer(r, status, "application/json", text, strlen(text));
+}
+
+unsigned srv_reply_error(struct srv_req *r, unsigned status, const char *code, const char *message,
+                         const char *detail)
+{
+    char *text = srv_error_body(code, message, detail);
+
+    if (text == NULL) {
+        /* Out of memory: a static body still tells the client what happened. */
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        set_response(
+            r, 500,
+            MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT),
+            "application/json", sizeof(oom) - 1);
+        return 500;
+    }
+    return reply_buffer(r, status, "application/json", text, strlen(text));
+}
+
+/* ---- request helpers ---------------------------------------------------------------------- */
+
+const char *srv_req_header(struct srv_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *srv_req_query(struct srv_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *srv_req_param(const struct srv_req *r, const char *name)
+{
+    return srv_match_param(&r->match, name);
+}
+
+void srv_req_suspend(struct srv_req *r)
+{
+    r->suspended = 1;
+    MHD_suspend_connection(r->conn);
+}
+
+void srv_req_resume(struct srv_req *r)
+{
+    MHD_resume_connection(r->conn);
+}
+
+/* Percent-decodes in place (libmicrohttpd's unescape callback, for the path and the query).
+ * %00 becomes 0x01 instead of a NUL that would silently cut the string short: every control
+ * character is refused by the path checks, so such a request gets its 404. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *w = s;
+
+    (void)cls;
+    (void)c;
+    for (const char *p = s; *p; p++) {
+        if (p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+            char hex[3] = {p[1], p[2], 0};
+            long v = strtol(hex, NULL, 16);
+
+            *w++ = v == 0 ? 0x01 : (char)v;
+            p += 2;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* ---- static files ------------------------------------------------------------------------- */
+
+static unsigned serve_static(struct srv_req *r)
+{
+    char rel[SRV_PATH_BUF], etag[64];
+    struct stat st;
+    const char *mime, *inm;
+    struct MHD_Response *resp;
+    int fd;
+
+    r->metrics_route = SRV_METRICS_STATIC;
+    if (srv_static_normalize(r->path, rel, sizeof(rel)) != 0)
+        return srv_reply_error(r, 404, "not_found", "no such page", NULL);
+    fd = srv_static_open(r->srv->web_root, rel, &st, &mime);
+    if (fd < 0)
+        return srv_reply_error(r, 404, "not_found", "no such page", NULL);
+    srv_static_etag(&st, etag, sizeof(etag));
+    inm = srv_req_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (inm != NULL && srv_etag_matches(inm, etag)) {
+        close(fd);
+        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        set_response(r, 304, resp, NULL, 0);
+    } else {
+        resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd); /* closes fd */
+        if (resp == NULL) {
+            close(fd);
+            return srv_reply_error(r, 500, "internal", "cannot serve file", NULL);
+        }
+        set_response(r, 200, resp, mime, (size_t)st.st_size);
+    }
+    if (r->resp == NULL)
+        return srv_reply_error(r, 500, "internal", "out of memory", NULL);
+    MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ETAG, etag);
+    /* Vendored libraries are versioned by the build; pages and our modules revalidate. */
+    MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            strncmp(rel, "vendor/", 7) == 0 ? "public, max-age=86400" : "no-cache");
+    return r->status;
+}
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+
+static int is_json_type(const char *ct)
+{
+    static const char want[] = "application/json";
+    size_t n = sizeof(want) - 1;
+
+    if (ct == NULL || strncasecmp(ct, want, n) != 0)
+        return 0;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Decisions that need only the headers, made before any body is read. Returns a status when
+ * the request is answered already, else 0. */
+static unsigned early_checks(struct srv_req *r)
+{
+    const char *cl = srv_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const struct srv_route *rt = r->match.route;
+
+    if (cl != NULL && strtoull(cl, NULL, 10) > r->srv->cfg.max_body)
+        return srv_reply_error(r, 413, "too_large", "request body too large", NULL);
+    if (rt != NULL && rt->body != SRV_BODY_NONE &&
+        !is_json_type(srv_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
+        return srv_reply_error(r, 415, "unsupported_media_type",
+                               "request body must be application/json", NULL);
+    return 0;
+}
+
+static unsigned check_auth(struct srv_req *r)
+{
+    switch (r->match.route->auth) {
+    case SRV_AUTH_PUBLIC:
+        return 0;
+    case SRV_AUTH_USER:
+    case SRV_AUTH_ADMIN:
+    case SRV_AUTH_UNSET:
+        break;
+    }
+    /* Default deny: sessions and tokens arrive with the auth subsystem. */
+    return srv_reply_error(r, 401, "login_required", "sign in to do this", NULL);
+}
+
+static unsigned parse_body(struct srv_req *r)
+{
+    json_error_t jerr;
+    char detail[200];
+
+    if (r->match.route->body != SRV_BODY_JSON)
+        return 0;
+    r->json = json_loadb(r->body ? r->body : "", r->body_len,
+                         JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (r->json != NULL)
+        return 0;
+    snprintf(detail, sizeof(detail), "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+    return srv_reply_error(r, 400, "malformed_json", "request body is not valid JSON", detail);
+}
+
+static unsigned dispatch(struct srv_req *r)
+{
+    unsigned status;
+
+    if (r->body_too_large)
+        return srv_reply_error(r, 413, "too_large", "request body too large", NULL);
+    if (r->match_result == SRV_MATCH_NO_METHOD) {
+        srv_reply_error(r, 405, "method_not_allowed", "method not allowed here", r->match.allow);
+        if (r->resp)
+            MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, r->match.allow);
+        return 405;
+    }
+    if (r->match_result == SRV_MATCH_NO_PATH) {
+        int api = strncmp(r->path, "/api/", 5) == 0 || strcmp(r->path, "/api") == 0;
+
+        if (!api && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0))
+            return serve_static(r);
+        return srv_reply_error(r, 404, "not_found", "no such endpoint", NULL);
+    }
+    if ((status = check_auth(r)) != 0 || (status = parse_body(r)) != 0)
+        return status;
+    return r->match.route->handler(r);
+}
+
+static void add_common_headers(struct srv_req *r)
+{
+    struct MHD_Response *resp = r->resp;
+
+    MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    if (strncmp(r->path, "/api/", 5) == 0 && MHD_get_response_header(resp, "Cache-Control") == NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (atomic_load(&r->srv->draining))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+static enum MHD_Result queue_reply(struct srv_req *r)
+{
+    enum MHD_Result ok;
+
+    if (r->resp == NULL) /* a handler returned a status without replying: programmer error */
+        srv_reply_error(r, 500, "internal", "handler gave no answer", NULL);
+    if (r->resp == NULL)
+        return MHD_NO;
+    add_common_headers(r);
+    ok = MHD_queue_response(r->conn, r->status, r->resp);
+    MHD_destroy_response(r->resp);
+    r->resp = NULL;
+    r->queued = 1;
+    return ok;
+}
+
+static struct srv_req *req_new(struct srv *s, struct MHD_Connection *c, const char *url,
+                               const char *method)
+{
+    struct srv_req *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return NULL;
+    r->srv = s;
+    r->conn = c;
+    r->start_us = srv_now_us();
+    snprintf(r->method, sizeof(r->method), "%s", method);
+    r->path = strdup(url);
+    if (r->path == NULL) {
+        free(r);
+        return NULL;
+    }
+    r->match_result = srv_router_match(&s->router, r->method, r->path, &r->match);
+    r->metrics_route = r->match.index >= 0 ? r->match.index : SRV_METRICS_UNMATCHED;
+    atomic_fetch_add(&s->inflight, 1);
+    return r;
+}
+
+/* Appends a body chunk, or notes the body is too large and drops the rest. */
+static void take_chunk(struct srv_req *r, const char *data, size_t n)
+{
+    size_t max = r->srv->cfg.max_body;
+
+    if (r->body_too_large)
+        return;
+    if (r->body_len + n > max) {
+        r->body_too_large = 1;
+        free(r->body);
+        r->body = NULL;
+        r->body_len = r->body_cap = 0;
+        return;
+    }
+    if (r->body_len + n + 1 > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 4096;
+        char *nb;
+
+        while (cap < r->body_len + n + 1)
+            cap *= 2;
+        nb = realloc(r->body, cap);
+        if (nb == NULL) {
+            r->body_too_large = 1; /* reported as 413: the client can send less */
+            return;
+        }
+        r->body = nb;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    r->body[r->body_len] = '\0';
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct srv_req *r = *con_cls;
+
+    (void)version;
+    if (r == NULL) {
+        r = req_new(cls, c, url, method);
+        if (r == NULL)
+            return MHD_NO;
+        *con_cls = r;
+        if (early_checks(r) != 0)
+            return queue_reply(r);
+        return MHD_YES;
+    }
+    if (r->queued)
+        return MHD_YES; /* answered early; libmicrohttpd discards the rest */
+    if (r->suspended) {
+        r->suspended = 0; /* resumed: the answer is ready */
+        return queue_reply(r);
+    }
+    if (*upload_size > 0) {
+        take_chunk(r, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (dispatch(r) == SRV_ASYNC && r->suspended)
+        return MHD_YES;
+    return queue_reply(r);
+}
+
+/* Writes "path" to f with bytes outside printable ASCII as %XX, so a log line stays a line. */
+static void log_path(FILE *f, const char *path)
+{
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p <= ' ' || *p >= 0x7f || *p == '%')
+            fprintf(f, "%%%02X", *p);
+        else
+            fputc(*p, f);
+    }
+}
+
+static void access_log(struct srv_req *r, uint64_t micros)
+{
+    FILE *f = r->srv->access_log;
+    const union MHD_ConnectionInfo *ci;
+    char stamp[32], ip[INET6_ADDRSTRLEN] = "-";
+
+    if (f == NULL)
+        return;
+    ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci != NULL && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                  ip, sizeof(ip));
+    utc_stamp(stamp, sizeof(stamp));
+    flockfile(f);
+    fprintf(f, "%s %s %s ", stamp, ip, r->method);
+    log_path(f, r->path);
+    fprintf(f, " %u %zu %lluus\n", r->status, r->resp_bytes, (unsigned long long)micros);
+    funlockfile(f);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct srv *s = cls;
+    struct srv_req *r = *con_cls;
+    uint64_t micros;
+
+    (void)c;
+    if (r == NULL)
+        return;
+    micros = srv_now_us() - r->start_us;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->queued)
+        r->status = 0; /* the client went away before an answer */
+    access_log(r, micros);
+    srv_metrics_observe(s->metrics, r->metrics_route, r->status, micros);
+    if (r->resp != NULL)
+        MHD_destroy_response(r->resp);
+    json_decref(r->json);
+    free(r->body);
+    free(r->path);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && line[n - 1] == '\n')
+        line[--n] = '\0';
+    srv_log_error("http: %s", line);
+}
+
+int srv_http_start(struct srv *s, char *err, size_t errlen)
+{
+    struct sockaddr_in addr;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)s->cfg.listen_port);
+    if (inet_pton(AF_INET, s->cfg.listen_host, &addr.sin_addr) != 1) {
+        snprintf(err, errlen, "invalid listen address %s", s->cfg.listen_host);
+        return SRV_EINVAL;
+    }
+    s->mhd = MHD_start_daemon(
+        flags, (uint16_t)s->cfg.listen_port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, s, /* first, so every message goes through it */
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
+        MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        s->cfg.per_ip_conns, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    if (s->mhd == NULL) {
+        snprintf(err, errlen, "cannot listen on %s:%u: %s", s->cfg.listen_host, s->cfg.listen_port,
+                 errno ? strerror(errno) : "libmicrohttpd refused to start");
+        return SRV_EIO;
+    }
+    return 0;
+}
+
+unsigned srv_http_port(const struct srv *s)
+{
+    const union MHD_DaemonInfo *di;
+
+    if (s->mhd == NULL)
+        return 0;
+    di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    return di ? di->port : 0;
+}
+
+void srv_http_quiesce(struct srv *s, int grace_ms)
+{
+    uint64_t until = srv_now_us() + (uint64_t)grace_ms * 1000u;
+
+    if (s->mhd == NULL)
+        return;
+    atomic_store(&s->draining, 1);
+    s->listen_fd = MHD_quiesce_daemon(s->mhd);
+    while (atomic_load(&s->inflight) > 0 && srv_now_us() < until)
+        usleep(5000);
+}
+
+void srv_http_stop(struct srv *s)
+{
+    if (s->mhd == NULL)
+        return;
+    MHD_stop_daemon(s->mhd);
+    s->mhd = NULL;
+    if (s->listen_fd >= 0)
+        close(s->listen_fd); /* only after stop: worker threads may still have used it */
+    s->listen_fd = -1;
+}

@@ -1,0 +1,148 @@
+/*
+ * lianxind: the Lianxin application server. `serve` (the default) migrates the database and
+ * serves HTTP until SIGINT or SIGTERM, then drains in-flight requests for up to 10 s.
+ */
+#define _DEFAULT_SOURCE
+#include "config.h"
+#include "db.h"
+#include "err.h"
+#include "http.h"
+#include "migrate.h"
+#include "seq.h"
+#include "server.h"
+#include "srv.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef LX_VERSION
+#define LX_VERSION "dev"
+#endif
+
+#define DRAIN_MS 10000
+
+static const char *env_get(const char *name)
+{
+    return getenv(name);
+}
+
+static int migrate(const struct srv_config *cfg)
+{
+    char err[512];
+    int applied = 0;
+    PGconn *c = db_connect(cfg->db, err, sizeof(err));
+
+    if (c == NULL) {
+        srv_log_error("cannot reach the database (LIANXIN_DB=%s): %s", cfg->db, err);
+        return -1;
+    }
+    if (srv_migrate(c, &applied, err, sizeof(err)) != 0) {
+        srv_log_error("%s", err);
+        PQfinish(c);
+        return -1;
+    }
+    if (applied > 0)
+        srv_log_error("applied %d migration%s", applied, applied == 1 ? "" : "s");
+    PQfinish(c);
+    return 0;
+}
+
+static int write_port_file(const char *path, unsigned port)
+{
+    char tmp[SRV_PATH_MAX + 8];
+    FILE *f;
+
+    /* Written whole then renamed, so a reader never sees half a number. */
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "%u\n", port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return -1;
+    return 0;
+}
+
+/* Waits for SIGINT or SIGTERM; blocked in every thread, so only this sigwait sees them. */
+static void wait_for_signal(const sigset_t *set)
+{
+    int sig = 0;
+
+    sigwait(set, &sig);
+    srv_log_error("received %s, draining requests (up to %d s)",
+                  sig == SIGINT ? "SIGINT" : "SIGTERM", DRAIN_MS / 1000);
+}
+
+static int serve(struct srv *s, const sigset_t *set)
+{
+    char err[512];
+
+    if (srv_init(s, err, sizeof(err)) != 0 || seq_open(s, &s->seq, err, sizeof(err)) != 0 ||
+        srv_http_start(s, err, sizeof(err)) != 0) {
+        srv_log_error("%s", err);
+        seq_close(s->seq);
+        s->seq = NULL;
+        return 1;
+    }
+    if (s->cfg.port_file[0] && write_port_file(s->cfg.port_file, srv_http_port(s)) != 0) {
+        srv_log_error("cannot write --port-file %s", s->cfg.port_file);
+        srv_http_stop(s);
+        seq_close(s->seq);
+        s->seq = NULL;
+        return 1;
+    }
+    srv_log_error("serving http://%s:%u/ (%u threads)", s->cfg.listen_host, srv_http_port(s),
+                  s->cfg.threads);
+    wait_for_signal(set);
+    srv_http_quiesce(s, DRAIN_MS);
+    seq_close(s->seq); /* answers whatever is still queued, so nothing stays suspended */
+    s->seq = NULL;
+    srv_http_stop(s);
+    srv_log_error("stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct srv s; /* large; one per process */
+    char err[512];
+    sigset_t set;
+    int rc;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
+    signal(SIGPIPE, SIG_IGN);
+    if (srv_config_load(&s.cfg, argc, argv, env_get, err, sizeof(err)) != 0) {
+        fprintf(stderr, "lianxind: %s\n", err);
+        return 2;
+    }
+    s.version = LX_VERSION;
+    if (strcmp(s.cfg.command, "help") == 0) {
+        srv_config_usage(stdout);
+        return 0;
+    }
+    if (strcmp(s.cfg.command, "version") == 0) {
+        printf("lianxind %s\n", LX_VERSION);
+        return 0;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "lianxind: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (migrate(&s.cfg) != 0)
+        return 1;
+    if (strcmp(s.cfg.command, "migrate") == 0)
+        return 0;
+    if (strcmp(s.cfg.command, "audit") == 0) {
+        fprintf(stderr, "lianxind: audit is not available yet\n");
+        return 1;
+    }
+    rc = serve(&s, &set);
+    srv_fini(&s);
+    return rc;
+}

@@ -1,0 +1,370 @@
+/* The integration harness of harness.h. */
+#define _DEFAULT_SOURCE
+#include "harness.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *lx_env(const char *name)
+{
+    const char *v = getenv(name);
+
+    if (v == NULL || *v == '\0') {
+        fprintf(stderr, "%s is not set: run the integration tests through make test\n", name);
+        exit(2);
+    }
+    return v;
+}
+
+long long lx_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static PGconn *connect_db(const char *dbname)
+{
+    char ci[512];
+    PGconn *c;
+
+    snprintf(ci, sizeof(ci), "host=%s dbname=%s user=lianxin", lx_env("LIANXIN_TEST_PGHOST"),
+             dbname);
+    c = PQconnectdb(ci);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "cannot connect to %s: %s", dbname,
+                  PQerrorMessage(c));
+    return c;
+}
+
+int lx_db_exec(const char *dbname, const char *sql)
+{
+    PGconn *c = connect_db(dbname);
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+
+    if (!ok)
+        fprintf(stderr, "lx_db_exec: %s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
+
+void lx_db_create(char *out, size_t cap)
+{
+    static unsigned counter;
+    char sql[128];
+
+    snprintf(out, cap, "lxt_%d_%u_%ld", (int)getpid(), counter++, (long)(lx_now_ms() % 100000));
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", out);
+    ck_assert_int_eq(lx_db_exec("postgres", sql), 0);
+}
+
+static void make_web(const char *dir)
+{
+    char p[512];
+    FILE *f;
+
+    snprintf(p, sizeof(p), "%s/web", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof(p), "%s/web/index.html", dir);
+    f = fopen(p, "w");
+    fputs("<!doctype html><title>test</title>", f);
+    fclose(f);
+    snprintf(p, sizeof(p), "%s/web/app.js", dir);
+    f = fopen(p, "w");
+    fputs("export const x = 1;\n", f);
+    fclose(f);
+    snprintf(p, sizeof(p), "%s/web/sub", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof(p), "%s/web/sub/index.html", dir);
+    f = fopen(p, "w");
+    fputs("sub", f);
+    fclose(f);
+    snprintf(p, sizeof(p), "%s/secret.txt", dir);
+    f = fopen(p, "w");
+    fputs("do not serve", f);
+    fclose(f);
+    snprintf(p, sizeof(p), "%s/web/leak.txt", dir);
+    ck_assert_int_eq(symlink("../secret.txt", p), 0);
+}
+
+static void spawn(struct lx_server *s, const char *const *extra)
+{
+    char port_file[400], listen_flag[] = "127.0.0.1:0", data[400], web[400];
+    const char *argv[40];
+    int n = 0;
+
+    snprintf(port_file, sizeof(port_file), "%s/port", s->dir);
+    snprintf(data, sizeof(data), "%s/data", s->dir);
+    snprintf(web, sizeof(web), "%s/web", s->dir);
+    unlink(port_file);
+    argv[n++] = lx_env("LIANXIN_TEST_BIN");
+    argv[n++] = "serve";
+    argv[n++] = "--listen";
+    argv[n++] = listen_flag;
+    argv[n++] = "--port-file";
+    argv[n++] = port_file;
+    argv[n++] = "--data";
+    argv[n++] = data;
+    argv[n++] = "--web";
+    argv[n++] = web;
+    argv[n++] = "--db";
+    argv[n++] = s->conninfo;
+    argv[n++] = "--log";
+    argv[n++] = s->log;
+    for (; extra != NULL && *extra != NULL && n < 38; extra++)
+        argv[n++] = *extra;
+    argv[n] = NULL;
+    s->pid = fork();
+    ck_assert_int_ge(s->pid, 0);
+    if (s->pid == 0) {
+        if (freopen(s->err, "a", stderr) == NULL)
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+}
+
+void lx_server_start(struct lx_server *s, const char *const *extra)
+{
+    char tmpl[300], port_file[400];
+    long long until;
+
+    if (s->dir[0] == '\0') {
+        snprintf(tmpl, sizeof(tmpl), "%s/srv-XXXXXX", lx_env("LIANXIN_TEST_TMP"));
+        ck_assert_ptr_nonnull(mkdtemp(tmpl));
+        snprintf(s->dir, sizeof(s->dir), "%s", tmpl);
+        make_web(s->dir);
+    }
+    if (s->dbname[0] == '\0')
+        lx_db_create(s->dbname, sizeof(s->dbname));
+    snprintf(s->conninfo, sizeof(s->conninfo), "host=%s dbname=%s user=lianxin",
+             lx_env("LIANXIN_TEST_PGHOST"), s->dbname);
+    snprintf(s->log, sizeof(s->log), "%s/access.log", s->dir);
+    snprintf(s->err, sizeof(s->err), "%s/stderr.log", s->dir);
+    snprintf(port_file, sizeof(port_file), "%s/port", s->dir);
+    spawn(s, extra);
+    until = lx_now_ms() + 15000;
+    while (lx_now_ms() < until) {
+        char *text = lx_read_file(port_file);
+        int status;
+
+        if (text != NULL) {
+            s->port = (unsigned)atoi(text);
+            free(text);
+            snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%u", s->port);
+            return;
+        }
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            char *err = lx_read_file(s->err);
+
+            s->pid = 0;
+            ck_abort_msg("lianxind exited during start-up: %s", err ? err : "?");
+        }
+        usleep(20000);
+    }
+    ck_abort_msg("lianxind did not listen within 15 s");
+}
+
+int lx_server_stop(struct lx_server *s)
+{
+    long long until = lx_now_ms() + 20000;
+    int status;
+
+    if (s->pid <= 0)
+        return -1;
+    kill(s->pid, SIGTERM);
+    while (lx_now_ms() < until) {
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = 0;
+            if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+            return -WTERMSIG(status);
+        }
+        usleep(10000);
+    }
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &status, 0);
+    s->pid = 0;
+    return -1000;
+}
+
+char *lx_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf != NULL)
+        buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    struct lx_resp *r = ud;
+    char *nb = realloc(r->body, r->len + size * n + 1);
+
+    if (nb == NULL)
+        return 0;
+    r->body = nb;
+    memcpy(r->body + r->len, data, size * n);
+    r->len += size * n;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+    struct lx_resp *r = ud;
+    size_t have = strlen(r->headers), add = size * n;
+
+    if (have + add < sizeof(r->headers)) {
+        memcpy(r->headers + have, data, add);
+        r->headers[have + add] = '\0';
+    }
+    return size * n;
+}
+
+void lx_http(struct lx_server *s, const char *method, const char *path, const char *body,
+             size_t len, const char *const *headers, struct lx_resp *out)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *hl = NULL;
+    char url[4096];
+
+    memset(out, 0, sizeof(*out));
+    out->body = calloc(1, 1);
+    snprintf(url, sizeof(url), "%s%s", s->url, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    for (; headers != NULL && *headers != NULL; headers++)
+        hl = curl_slist_append(hl, *headers);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+}
+
+void lx_resp_free(struct lx_resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+const char *lx_header(const struct lx_resp *r, const char *name, char *buf, size_t cap)
+{
+    size_t nlen = strlen(name);
+
+    for (const char *line = r->headers; *line;) {
+        const char *end = strstr(line, "\r\n");
+        size_t llen = end ? (size_t)(end - line) : strlen(line);
+
+        if (llen > nlen && strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+            const char *v = line + nlen + 1;
+            size_t vlen;
+
+            while (*v == ' ')
+                v++;
+            vlen = llen - (size_t)(v - line);
+            if (vlen >= cap)
+                vlen = cap - 1;
+            memcpy(buf, v, vlen);
+            buf[vlen] = '\0';
+            return buf;
+        }
+        line += llen + (end ? 2 : 0);
+    }
+    return NULL;
+}
+
+/* ---- ledger helpers -------------------------------------------------------------------- */
+
+void lx_admin_key(const struct lx_server *s, struct chain_note_signer *out)
+{
+    char path[512];
+    char *text;
+
+    snprintf(path, sizeof(path), "%s/data/admin.key", s->dir);
+    text = lx_read_file(path);
+    ck_assert_msg(text != NULL, "no admin key at %s", path);
+    text[strcspn(text, "\n")] = '\0';
+    ck_assert_int_eq(chain_note_signer_parse(text, out), 0);
+    free(text);
+}
+
+json_t *lx_tx(const struct chain_note_signer *k, const char *module, const char *type,
+              const char *org, json_t *body)
+{
+    struct timespec ts;
+    int64_t now;
+    json_t *env;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    env = chain_tx_build(LX_TEST_ORIGIN, module, type, org, k->sk + 32, now, body);
+    ck_assert_ptr_nonnull(env);
+    ck_assert_int_eq(chain_tx_sign(env, k->sk), 0);
+    return env;
+}
+
+void lx_submit(struct lx_server *s, const json_t *doc, struct lx_resp *out)
+{
+    static const char *const h[] = {"Content-Type: application/json", NULL};
+    char *text = json_dumps(doc, JSON_COMPACT);
+
+    ck_assert_ptr_nonnull(text);
+    lx_http(s, "POST", "/api/chain/tx", text, strlen(text), h, out);
+    free(text);
+}
+
+void lx_keygen(const char *name, struct chain_note_signer *out)
+{
+    uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+
+    crypto_sign_keypair(pk, sk);
+    ck_assert_int_eq(chain_note_signer_from_sk(name, sk, out), 0);
+    sodium_memzero(sk, sizeof(sk));
+}
+
+void lx_pub_b64(const struct chain_note_signer *k, char *out, size_t cap)
+{
+    ck_assert_int_eq(chain_b64_encode(k->sk + 32, 32, out, cap), 0);
+}
