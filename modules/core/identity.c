@@ -1,0 +1,300 @@
+/*
+ * Identities on the ledger (docs/LEDGER.md §3): who a key belongs to, from which leaf on, and
+ * until which. check holds the stateless rules of each core tx body; apply the stateful ones
+ * and the writes to principals/keys; lx_authorise the rule every tx of every module obeys.
+ */
+#include "../../chain/chain.h"
+#include "../../chain/tx.h"
+#include "../../server/err.h"
+#include "../module.h"
+#include "core_int.h"
+
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const org_types[] = {"university", "court",   "notary",  "law_firm",
+                                        "publisher",  "charity", "auditor", "market_operator",
+                                        "regulator",  NULL};
+static const char *const person_types[] = {"student", "donor",  "prosumer",
+                                           "author",  "lawyer", NULL};
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return 1;
+    return 0;
+}
+
+/* ^[a-z0-9][a-z0-9._-]{0,63}$, written out: no regex engine for twelve lines. */
+int core_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+            return 0;
+    }
+    return 1;
+}
+
+/* The body must have exactly these string members. Returns the first problem, or NULL. */
+static const char *body_shape(const json_t *body, const char *const *fields)
+{
+    size_t want = 0;
+
+    for (; fields[want]; want++)
+        if (!json_is_string(json_object_get(body, fields[want])))
+            return fields[want];
+    return json_object_size(body) == want ? NULL : "body";
+}
+
+static const char *str(const json_t *body, const char *key)
+{
+    return json_string_value(json_object_get(body, key));
+}
+
+static int key_field(const json_t *body, uint8_t out[32])
+{
+    const char *k = str(body, "key");
+
+    return chain_b64_decode_exact(k, strlen(k), out, 32);
+}
+
+static int bad(struct lx_reject *why, const char *field, const char *what)
+{
+    char msg[160];
+
+    snprintf(msg, sizeof(msg), "body field '%s' %s", field, what);
+    return lx_reject(why, 422, "invalid_body", msg);
+}
+
+int core_check(const struct chain_tx *tx, struct lx_reject *why)
+{
+    static const char *const reg[] = {"id", "name", "type", "key", NULL};
+    static const char *const self[] = {"id", "type", "key", NULL};
+    static const char *const keyop[] = {"principal", "key", NULL};
+    const json_t *b = tx->body;
+    const char *f;
+    uint8_t key[32];
+
+    if (strcmp(tx->type, "org.register") == 0) {
+        if ((f = body_shape(b, reg)) != NULL)
+            return bad(why, f, "is missing, not a string, or not expected");
+        if (!core_id_valid(str(b, "id")) || strcmp(str(b, "id"), "admin") == 0)
+            return bad(why, "id", "must match [a-z0-9][a-z0-9._-]{0,63} and not be admin");
+        if (strlen(str(b, "name")) == 0 || strlen(str(b, "name")) > 200)
+            return bad(why, "name", "must have 1 to 200 bytes");
+        if (!in_list(str(b, "type"), org_types))
+            return bad(why, "type", "is not an organisation type");
+        if (key_field(b, key) != 0)
+            return bad(why, "key", "must be base64 of a 32-byte Ed25519 key");
+        return 0;
+    }
+    if (strcmp(tx->type, "principal.register") == 0) {
+        if ((f = body_shape(b, self)) != NULL)
+            return bad(why, f, "is missing, not a string, or not expected");
+        if (!core_id_valid(str(b, "id")) || strcmp(str(b, "id"), "admin") == 0)
+            return bad(why, "id", "must match [a-z0-9][a-z0-9._-]{0,63} and not be admin");
+        if (!in_list(str(b, "type"), person_types))
+            return bad(why, "type", "is not a kind of individual");
+        if (key_field(b, key) != 0 || memcmp(key, tx->signer, 32) != 0)
+            return bad(why, "key", "must be the signer's own key");
+        if (strcmp(tx->org, str(b, "id")) != 0)
+            return lx_reject(why, 422, "invalid_body", "org must be the id being registered");
+        return 0;
+    }
+    if (strcmp(tx->type, "key.add") == 0 || strcmp(tx->type, "key.revoke") == 0) {
+        if ((f = body_shape(b, keyop)) != NULL)
+            return bad(why, f, "is missing, not a string, or not expected");
+        if (!core_id_valid(str(b, "principal")))
+            return bad(why, "principal", "is not a valid id");
+        if (key_field(b, key) != 0)
+            return bad(why, "key", "must be base64 of a 32-byte Ed25519 key");
+        return 0;
+    }
+    if (strcmp(tx->type, "genesis") == 0)
+        return lx_reject(why, 422, "reserved_type", "genesis is made by the node itself");
+    return lx_reject(why, 422, "unknown_type", "core has no such tx type");
+}
+
+/* ---- stateful rules ------------------------------------------------------------------------ */
+
+struct key_row {
+    int found;
+    char principal[80];
+    int revoked;
+};
+
+static int get_key(PGconn *db, const uint8_t key[32], struct key_row *out)
+{
+    char hex[65];
+    const char *params[1] = {hex};
+    PGresult *r;
+
+    chain_hex_encode(key, 32, hex);
+    r = PQexecPrepared(db, "core_key_get", 1, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return SRV_EDB;
+    }
+    out->found = PQntuples(r) == 1;
+    if (out->found) {
+        snprintf(out->principal, sizeof(out->principal), "%s", PQgetvalue(r, 0, 0));
+        out->revoked = !PQgetisnull(r, 0, 2);
+    }
+    PQclear(r);
+    return 0;
+}
+
+static int principal_exists(PGconn *db, const char *id, int *exists)
+{
+    const char *params[1] = {id};
+    PGresult *r = PQexecPrepared(db, "core_principal_get", 1, params, NULL, NULL, 0);
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return SRV_EDB;
+    }
+    *exists = PQntuples(r) == 1;
+    PQclear(r);
+    return 0;
+}
+
+static int run(PGconn *db, const char *stmt, int n, const char *const *params)
+{
+    PGresult *r = PQexecPrepared(db, stmt, n, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+    PQclear(r);
+    return ok ? 0 : SRV_EDB;
+}
+
+static int add_principal(struct lx_apply_ctx *ctx, const char *id, const char *kind,
+                         const char *type, const char *name)
+{
+    char leaf[24];
+    const char *params[5] = {id, kind, type, name, leaf};
+
+    snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
+    return run(ctx->db, "core_principal_add", 5, params);
+}
+
+static int add_key(struct lx_apply_ctx *ctx, const uint8_t key[32], const char *principal)
+{
+    char hex[65], leaf[24];
+    const char *params[3] = {hex, principal, leaf};
+
+    chain_hex_encode(key, 32, hex);
+    snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
+    return run(ctx->db, "core_key_add", 3, params);
+}
+
+/* A new principal with its first key: org.register and principal.register. */
+static int register_principal(struct lx_apply_ctx *ctx, const json_t *b, const char *kind,
+                              struct lx_reject *why)
+{
+    struct key_row k;
+    uint8_t key[32];
+    int exists, rc;
+
+    if (key_field(b, key) != 0)
+        return lx_reject(why, 422, "invalid_body", "body field 'key' is not a key");
+    if ((rc = principal_exists(ctx->db, str(b, "id"), &exists)) != 0 ||
+        (rc = get_key(ctx->db, key, &k)) != 0)
+        return rc;
+    if (exists)
+        return lx_reject(why, 409, "principal_exists", "this id is already registered");
+    if (k.found)
+        return lx_reject(why, 409, "key_exists", "this key is already registered");
+    if ((rc = add_principal(ctx, str(b, "id"), kind, str(b, "type"),
+                            str(b, "name") ? str(b, "name") : "")) != 0)
+        return rc;
+    return add_key(ctx, key, str(b, "id"));
+}
+
+static int key_op(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why)
+{
+    const json_t *b = tx->body;
+    const char *principal = str(b, "principal");
+    struct key_row k;
+    uint8_t key[32];
+    char hex[65], leaf[24];
+    const char *params[2] = {hex, leaf};
+    int exists, rc;
+
+    if (strcmp(tx->org, principal) != 0 && strcmp(tx->org, "admin") != 0)
+        return lx_reject(why, 403, "not_your_principal",
+                         "only the principal itself or the admin may change its keys");
+    if (key_field(b, key) != 0)
+        return lx_reject(why, 422, "invalid_body", "body field 'key' is not a key");
+    if ((rc = principal_exists(ctx->db, principal, &exists)) != 0 ||
+        (rc = get_key(ctx->db, key, &k)) != 0)
+        return rc;
+    if (!exists)
+        return lx_reject(why, 409, "unknown_principal", "no such principal");
+    if (strcmp(tx->type, "key.add") == 0) {
+        if (k.found)
+            return lx_reject(why, 409, "key_exists", "this key is already registered");
+        return add_key(ctx, key, principal);
+    }
+    if (!k.found || strcmp(k.principal, principal) != 0 || k.revoked)
+        return lx_reject(why, 409, "key_not_active", "the principal has no such active key");
+    chain_hex_encode(key, 32, hex);
+    snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
+    return run(ctx->db, "core_key_revoke", 2, params);
+}
+
+static int genesis(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why)
+{
+    int rc;
+
+    if (ctx->leaf_index != 0)
+        return lx_reject(why, 409, "genesis_exists", "the chain has its genesis already");
+    if ((rc = add_principal(ctx, "admin", "admin", "admin", "consortium admin")) != 0)
+        return rc;
+    return add_key(ctx, tx->signer, "admin");
+}
+
+int core_apply(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why)
+{
+    if (strcmp(tx->type, "genesis") == 0)
+        return genesis(ctx, tx, why);
+    if (strcmp(tx->type, "org.register") == 0) {
+        if (strcmp(tx->org, "admin") != 0)
+            return lx_reject(why, 403, "admin_only",
+                             "only the consortium admin admits organisations");
+        return register_principal(ctx, tx->body, "org", why);
+    }
+    if (strcmp(tx->type, "principal.register") == 0)
+        return register_principal(ctx, tx->body, "individual", why);
+    return key_op(ctx, tx, why);
+}
+
+int lx_authorise(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why)
+{
+    struct key_row k;
+    int rc;
+
+    /* The two txs that introduce their own signer: genesis (checked by core_apply to be leaf
+     * 0) and a self-registration (core_check made sure the key is the signer's). */
+    if (strcmp(tx->module, "core") == 0 &&
+        (strcmp(tx->type, "genesis") == 0 || strcmp(tx->type, "principal.register") == 0))
+        return 0;
+    if ((rc = get_key(ctx->db, tx->signer, &k)) != 0)
+        return rc;
+    if (!k.found)
+        return lx_reject(why, 409, "unknown_key", "the signing key is not registered");
+    if (strcmp(k.principal, tx->org) != 0)
+        return lx_reject(why, 409, "key_not_authorised", "the signing key does not belong to org");
+    if (k.revoked)
+        return lx_reject(why, 409, "key_revoked", "the signing key was revoked");
+    return 0;
+}

@@ -1,0 +1,837 @@
+/*
+ * The sequencer of seq.h. State that only the sequencer thread touches (connection, frontier,
+ * head) needs no lock; the queue has one mutex, held only to link or unlink items.
+ *
+ * Crash safety comes from PostgreSQL: a block's module state, txs, Merkle nodes and block row
+ * are one transaction. After any database error the in-memory head is thrown away and reloaded
+ * from what was actually committed, since a COMMIT whose answer was lost may have happened.
+ */
+#define _GNU_SOURCE
+#include "seq.h"
+#include "db.h"
+#include "err.h"
+#include "keys.h"
+#include "server.h"
+#include "srv.h"
+#include "../chain/merkle.h"
+#include "../chain/note.h"
+#include "../chain/tx.h"
+#include "../modules/module.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct seq {
+    struct srv *srv; /* borrowed */
+    pthread_t thread;
+    int started;                   /* thread running */
+    pthread_mutex_t mu;            /* guards the queue fields below */
+    pthread_cond_t wake;           /* queue grew, or stop */
+    struct seq_item *first, *last; /* the mempool, FIFO */
+    size_t count;                  /* items queued */
+    uint64_t first_arrival_us;     /* when the oldest queued item came */
+    int stopping;
+
+    /* sequencer thread only */
+    PGconn *db;                         /* dedicated connection; NULL when lost */
+    int need_reload;                    /* head must be re-read before the next block */
+    struct chain_merkle_frontier tree;  /* the log's right edge */
+    uint64_t height;                    /* last block's height */
+    int empty;                          /* no block yet */
+    int64_t last_time_ms;               /* last block's time */
+    uint8_t prev[CHAIN_HASH_LEN];       /* SHA-256 of the last checkpoint body */
+    struct chain_note_signer *node_key; /* guarded memory */
+    struct chain_note_signer *admin_key;
+    struct seq_item **batch; /* block_txs slots */
+
+    _Atomic uint64_t pub_height, pub_size; /* head as of the last commit, for readers */
+};
+
+static const struct db_stmt seq_stmts[] = {
+    {"seq_head", "SELECT height, tree_size, time_ms, checkpoint FROM blocks "
+                 "ORDER BY height DESC LIMIT 1"},
+    {"seq_nodes", "SELECT n.hash FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY "
+                  "AS w(level, idx, ord) JOIN merkle_nodes n USING (level, idx) ORDER BY ord"},
+    {"seq_dups", "SELECT encode(tx_id, 'hex') FROM txs WHERE tx_id = ANY "
+                 "(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)"},
+    {"seq_block", "INSERT INTO blocks (height, first_leaf, n_txs, tree_size, root, time_ms, "
+                  "checkpoint) VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6, $7)"},
+    {"seq_origin", "SELECT value FROM chain_meta WHERE key = 'origin'"},
+    {"seq_set_origin", "INSERT INTO chain_meta (key, value) VALUES ('origin', $1)"},
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void seq_item_refuse(struct seq_item *it, unsigned status, const char *code, const char *message,
+                     const char *detail)
+{
+    it->status = status;
+    snprintf(it->code, sizeof(it->code), "%s", code);
+    snprintf(it->message, sizeof(it->message), "%s", message);
+    snprintf(it->detail, sizeof(it->detail), "%s", detail ? detail : "");
+}
+
+/* Counts one item decided; the last one calls the submission back. */
+static void item_decided(struct seq_item *it)
+{
+    struct seq_sub *sub = it->sub;
+
+    if (atomic_fetch_sub(&sub->pending, 1) == 1)
+        sub->done(sub);
+}
+
+/* ---- the database connection -------------------------------------------------------------- */
+
+static int prepare_all(PGconn *c, char *err, size_t errlen)
+{
+    size_t n;
+    const struct db_stmt *mod = srv_stmts(&n);
+
+    for (int pass = 0; pass < 2; pass++) {
+        const struct db_stmt *list = pass ? mod : seq_stmts;
+        size_t count = pass ? n : sizeof(seq_stmts) / sizeof(seq_stmts[0]);
+
+        for (size_t i = 0; i < count; i++) {
+            PGresult *r = PQprepare(c, list[i].name, list[i].sql, 0, NULL);
+            int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+            if (!ok)
+                snprintf(err, errlen, "cannot prepare %s: %s", list[i].name,
+                         PQresultErrorMessage(r));
+            PQclear(r);
+            if (!ok)
+                return SRV_EDB;
+        }
+    }
+    return 0;
+}
+
+static int ensure_db(struct seq *q, char *err, size_t errlen)
+{
+    if (q->db != NULL && PQstatus(q->db) == CONNECTION_OK)
+        return 0;
+    PQfinish(q->db);
+    q->db = db_connect(q->srv->cfg.db, err, errlen);
+    if (q->db == NULL)
+        return SRV_EDB;
+    if (prepare_all(q->db, err, errlen) != 0) {
+        PQfinish(q->db);
+        q->db = NULL;
+        return SRV_EDB;
+    }
+    q->need_reload = 1;
+    return 0;
+}
+
+static int exec_simple(PGconn *c, const char *sql)
+{
+    char err[256];
+
+    return db_exec(c, sql, err, sizeof(err));
+}
+
+/* ---- loading the head ----------------------------------------------------------------------- */
+
+/* Body of a signed note: up to and including the line before the blank line. */
+static size_t note_body_len(const char *note)
+{
+    const char *blank = strstr(note, "\n\n");
+
+    return blank ? (size_t)(blank - note) + 1 : 0;
+}
+
+static int load_frontier(struct seq *q, uint64_t size, char *err, size_t errlen)
+{
+    struct chain_merkle_node_id ids[CHAIN_MERKLE_PLAN_MAX];
+    uint8_t hashes[CHAIN_MERKLE_PLAN_MAX][CHAIN_HASH_LEN];
+    char levels[CHAIN_MERKLE_PLAN_MAX * 4 + 3], idxs[CHAIN_MERKLE_PLAN_MAX * 22 + 3];
+    const char *params[2] = {levels, idxs};
+    size_t n = 0, lp = 0, ip = 0;
+    PGresult *r;
+    int rc = SRV_EDB;
+
+    if (chain_merkle_frontier_plan(size, ids, CHAIN_MERKLE_PLAN_MAX, &n) != 0) {
+        snprintf(err, errlen, "cannot plan the frontier of size %" PRIu64, size);
+        return SRV_EINVAL;
+    }
+    levels[lp++] = '{';
+    idxs[ip++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        lp += (size_t)snprintf(levels + lp, sizeof(levels) - lp, "%s%u", i ? "," : "",
+                               (unsigned)ids[i].level);
+        ip += (size_t)snprintf(idxs + ip, sizeof(idxs) - ip, "%s%" PRIu64, i ? "," : "",
+                               ids[i].index);
+    }
+    snprintf(levels + lp, sizeof(levels) - lp, "}");
+    snprintf(idxs + ip, sizeof(idxs) - ip, "}");
+    r = PQexecPrepared(q->db, "seq_nodes", 2, params, NULL, NULL, 1 /* binary: raw hashes */);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != n) {
+        snprintf(err, errlen, "merkle_nodes lacks the frontier of size %" PRIu64 " (%s)", size,
+                 PQresultErrorMessage(r));
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (PQgetlength(r, (int)i, 0) != CHAIN_HASH_LEN)
+            goto out;
+        memcpy(hashes[i], PQgetvalue(r, (int)i, 0), CHAIN_HASH_LEN);
+    }
+    if (chain_merkle_frontier_from_plan(&q->tree, size, (const uint8_t(*)[CHAIN_HASH_LEN])hashes,
+                                        n) == 0)
+        rc = 0;
+out:
+    PQclear(r);
+    return rc;
+}
+
+/* Reads the last block and rebuilds the in-memory head from it. */
+static int load_head(struct seq *q, char *err, size_t errlen)
+{
+    PGresult *r = PQexecPrepared(q->db, "seq_head", 0, NULL, NULL, NULL, 0);
+    int rc = SRV_EDB;
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "cannot read the chain head: %s", PQresultErrorMessage(r));
+        goto out;
+    }
+    chain_merkle_frontier_init(&q->tree);
+    memset(q->prev, 0, sizeof(q->prev));
+    q->empty = PQntuples(r) == 0;
+    q->height = 0;
+    q->last_time_ms = 0;
+    if (!q->empty) {
+        const char *note = PQgetvalue(r, 0, 3);
+
+        q->height = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        q->last_time_ms = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+        chain_checkpoint_body_hash(note, note_body_len(note), q->prev);
+        if (load_frontier(q, strtoull(PQgetvalue(r, 0, 1), NULL, 10), err, errlen) != 0)
+            goto out;
+    }
+    atomic_store(&q->pub_height, q->height);
+    atomic_store(&q->pub_size, q->tree.size);
+    q->need_reload = 0;
+    rc = 0;
+out:
+    PQclear(r);
+    return rc;
+}
+
+/* ---- building a block --------------------------------------------------------------------- */
+
+struct growbuf {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static void gb_put(struct growbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        char *np;
+
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        np = realloc(b->p, cap);
+        if (np == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void gb_puts(struct growbuf *b, const char *s)
+{
+    gb_put(b, s, strlen(s));
+}
+
+/* COPY text format: bytea as \\x<hex> (the backslash itself escaped for COPY). */
+static void gb_bytea(struct growbuf *b, const uint8_t *d, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char chunk[512];
+    size_t k = 0;
+
+    gb_put(b, "\\\\x", 3);
+    for (size_t i = 0; i < n; i++) {
+        chunk[k++] = hex[d[i] >> 4];
+        chunk[k++] = hex[d[i] & 15];
+        if (k == sizeof(chunk)) {
+            gb_put(b, chunk, k);
+            k = 0;
+        }
+    }
+    gb_put(b, chunk, k);
+}
+
+/* COPY text format: backslash, tab, newline and CR escaped. */
+static void gb_text(struct growbuf *b, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        switch (*p) {
+        case '\\':
+            gb_put(b, "\\\\", 2);
+            break;
+        case '\t':
+            gb_put(b, "\\t", 2);
+            break;
+        case '\n':
+            gb_put(b, "\\n", 2);
+            break;
+        case '\r':
+            gb_put(b, "\\r", 2);
+            break;
+        default:
+            gb_put(b, p, 1);
+        }
+    }
+}
+
+struct block {
+    uint64_t height;                   /* this block */
+    uint64_t first_leaf;               /* its first leaf */
+    int64_t time_ms;                   /* its time */
+    struct chain_merkle_frontier tree; /* the frontier as the block grows */
+    struct growbuf txs;                /* COPY rows for txs */
+    struct growbuf nodes;              /* COPY rows for merkle_nodes */
+    size_t accepted;                   /* txs in the block */
+};
+
+static int emit_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[CHAIN_HASH_LEN])
+{
+    struct block *b = ctx;
+    char num[48];
+
+    snprintf(num, sizeof(num), "%u\t%" PRIu64 "\t", level, index);
+    gb_puts(&b->nodes, num);
+    gb_bytea(&b->nodes, hash, CHAIN_HASH_LEN);
+    gb_put(&b->nodes, "\n", 1);
+    return b->nodes.failed ? -1 : 0;
+}
+
+static void add_tx_row(struct block *b, const struct chain_tx *tx, uint64_t leaf)
+{
+    char num[48];
+
+    snprintf(num, sizeof(num), "%" PRIu64 "\t", leaf);
+    gb_puts(&b->txs, num);
+    gb_bytea(&b->txs, tx->leaf_hash, CHAIN_HASH_LEN);
+    snprintf(num, sizeof(num), "\t%" PRIu64 "\t", b->height);
+    gb_puts(&b->txs, num);
+    gb_text(&b->txs, tx->module);
+    gb_put(&b->txs, "\t", 1);
+    gb_text(&b->txs, tx->type);
+    gb_put(&b->txs, "\t", 1);
+    gb_text(&b->txs, tx->org);
+    gb_put(&b->txs, "\t", 1);
+    gb_bytea(&b->txs, tx->signer, sizeof(tx->signer));
+    snprintf(num, sizeof(num), "\t%" PRId64 "\t", tx->time_ms);
+    gb_puts(&b->txs, num);
+    gb_bytea(&b->txs, (const uint8_t *)tx->leaf, tx->leaf_len);
+    gb_put(&b->txs, "\n", 1);
+}
+
+static int copy_in(PGconn *c, const char *sql, const struct growbuf *data)
+{
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COPY_IN;
+
+    PQclear(r);
+    if (!ok)
+        return -1;
+    if (data->len > 0 && PQputCopyData(c, data->p, (int)data->len) != 1)
+        ok = 0;
+    if (PQputCopyEnd(c, ok ? NULL : "aborted") != 1)
+        ok = 0;
+    while ((r = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            ok = 0;
+        PQclear(r);
+    }
+    return ok ? 0 : -1;
+}
+
+/* Marks the ids of the batch already in the log: one query for the whole block. */
+static int refuse_known_ids(struct seq *q, struct seq_item **items, size_t n)
+{
+    struct growbuf arr = {0};
+    const char *params[1];
+    PGresult *r;
+    int rc = 0;
+
+    gb_put(&arr, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            gb_put(&arr, ",", 1);
+        gb_puts(&arr, items[i]->tx->id_hex);
+    }
+    gb_put(&arr, "}", 1);
+    if (arr.failed) {
+        free(arr.p);
+        return SRV_ENOMEM;
+    }
+    params[0] = arr.p;
+    r = PQexecPrepared(q->db, "seq_dups", 1, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = SRV_EDB;
+        goto out;
+    }
+    for (int row = 0; row < PQntuples(r); row++)
+        for (size_t i = 0; i < n; i++)
+            if (items[i]->status == 0 && strcmp(items[i]->tx->id_hex, PQgetvalue(r, row, 0)) == 0)
+                seq_item_refuse(items[i], 409, "duplicate_tx", "this tx is already in the log",
+                                NULL);
+out:
+    PQclear(r);
+    free(arr.p);
+    return rc;
+}
+
+/* A tx repeated inside the same batch: every copy after the first is refused. Sorting
+ * (id, position) pairs puts equal ids side by side, first position first. */
+struct id_pos {
+    const uint8_t *id;
+    size_t pos;
+};
+
+static int cmp_id_pos(const void *a, const void *b)
+{
+    const struct id_pos *x = a, *y = b;
+    int c = memcmp(x->id, y->id, CHAIN_HASH_LEN);
+
+    if (c != 0)
+        return c;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int refuse_repeats(struct seq_item **items, size_t n)
+{
+    struct id_pos *v = malloc(n * sizeof(*v));
+
+    if (v == NULL)
+        return SRV_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (struct id_pos){items[i]->tx->leaf_hash, i};
+    qsort(v, n, sizeof(*v), cmp_id_pos);
+    for (size_t i = 1; i < n; i++)
+        if (memcmp(v[i - 1].id, v[i].id, CHAIN_HASH_LEN) == 0 && items[v[i].pos]->status == 0)
+            seq_item_refuse(items[v[i].pos], 409, "duplicate_tx", "this tx is already in the log",
+                            NULL);
+    free(v);
+    return 0;
+}
+
+/* Runs the rules of one tx. Returns 0 (accepted or refused, see it->status) or SRV_EDB. */
+static int apply_one(struct seq *q, struct block *b, struct seq_item *it)
+{
+    struct lx_apply_ctx ctx = {q->db, b->first_leaf + b->accepted, b->height, b->time_ms};
+    struct lx_reject why = {0};
+    int rc;
+
+    rc = lx_authorise(&ctx, it->tx, &why);
+    if (rc == 0 && it->mod->apply != NULL)
+        rc = it->mod->apply(&ctx, it->tx, &why);
+    if (rc == -1) {
+        seq_item_refuse(it, why.status ? why.status : 409, why.code, why.message, NULL);
+        return 0;
+    }
+    if (rc != 0)
+        return SRV_EDB;
+    if (chain_merkle_frontier_append(&b->tree, it->tx->leaf_hash, emit_node, b) != 0)
+        return SRV_ENOMEM;
+    add_tx_row(b, it->tx, ctx.leaf_index);
+    it->status = 200;
+    it->leaf_index = ctx.leaf_index;
+    it->height = b->height;
+    b->accepted++;
+    return 0;
+}
+
+static int sign_checkpoint(struct seq *q, struct block *b, uint8_t root[CHAIN_HASH_LEN],
+                           char **note)
+{
+    struct chain_checkpoint cp;
+    char *body = NULL;
+    int rc;
+
+    memset(&cp, 0, sizeof(cp));
+    snprintf(cp.origin, sizeof(cp.origin), "%s", q->srv->cfg.origin);
+    cp.size = b->tree.size;
+    memcpy(cp.root, root, CHAIN_HASH_LEN);
+    cp.height = b->height;
+    memcpy(cp.prev, q->prev, CHAIN_HASH_LEN);
+    cp.time_ms = b->time_ms;
+    rc = chain_checkpoint_format(&cp, &body);
+    if (rc == 0)
+        rc = chain_note_sign(body, q->node_key->name, q->node_key->sk, note);
+    free(body);
+    return rc == 0 ? 0 : SRV_ECRYPTO;
+}
+
+static int write_block(struct seq *q, struct block *b, const uint8_t root[CHAIN_HASH_LEN],
+                       const char *note)
+{
+    char height[24], first[24], n[24], size[24], rhex[CHAIN_HASH_LEN * 2 + 1], t[24];
+    const char *params[7] = {height, first, n, size, rhex, t, note};
+    PGresult *r;
+    int ok;
+
+    if (b->txs.failed || b->nodes.failed)
+        return SRV_ENOMEM;
+    if (copy_in(q->db,
+                "COPY txs (leaf_index, tx_id, height, module, type, org, signer, time_ms, "
+                "leaf) FROM STDIN",
+                &b->txs) != 0 ||
+        copy_in(q->db, "COPY merkle_nodes (level, idx, hash) FROM STDIN", &b->nodes) != 0)
+        return SRV_EDB;
+    snprintf(height, sizeof(height), "%" PRIu64, b->height);
+    snprintf(first, sizeof(first), "%" PRIu64, b->first_leaf);
+    snprintf(n, sizeof(n), "%zu", b->accepted);
+    snprintf(size, sizeof(size), "%" PRIu64, b->tree.size);
+    chain_hex_encode(root, CHAIN_HASH_LEN, rhex);
+    snprintf(t, sizeof(t), "%" PRId64, b->time_ms);
+    r = PQexecPrepared(q->db, "seq_block", 7, params, NULL, NULL, 0);
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok)
+        return SRV_EDB;
+    return exec_simple(q->db, "COMMIT") == 0 ? 0 : SRV_EDB;
+}
+
+/* Applies, writes and commits one block; decides every item. */
+static void build_block(struct seq *q, struct seq_item **items, size_t n)
+{
+    struct block b;
+    uint8_t root[CHAIN_HASH_LEN];
+    char *note = NULL, err[256];
+    int rc = 0;
+
+    memset(&b, 0, sizeof(b));
+    if (ensure_db(q, err, sizeof(err)) != 0 ||
+        (q->need_reload && load_head(q, err, sizeof(err)) != 0)) {
+        srv_log_error("sequencer: %s", err);
+        rc = SRV_EDB;
+        goto out;
+    }
+    b.height = q->empty ? 0 : q->height + 1;
+    b.first_leaf = q->tree.size;
+    b.time_ms = wall_ms() > q->last_time_ms ? wall_ms() : q->last_time_ms; /* never backwards */
+    b.tree = q->tree;
+    if ((rc = refuse_repeats(items, n)) != 0 || (rc = exec_simple(q->db, "BEGIN")) != 0 ||
+        (rc = refuse_known_ids(q, items, n)) != 0)
+        goto out;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (items[i]->status == 0)
+            rc = apply_one(q, &b, items[i]);
+    if (rc != 0 || b.accepted == 0)
+        goto out;
+    chain_merkle_frontier_root(&b.tree, root);
+    if ((rc = sign_checkpoint(q, &b, root, &note)) != 0 ||
+        (rc = write_block(q, &b, root, note)) != 0)
+        goto out;
+    /* Committed: only now does the head move and does anyone hear of it. */
+    q->tree = b.tree;
+    q->height = b.height;
+    q->empty = 0;
+    q->last_time_ms = b.time_ms;
+    chain_checkpoint_body_hash(note, note_body_len(note), q->prev);
+    atomic_store(&q->pub_height, q->height);
+    atomic_store(&q->pub_size, q->tree.size);
+out:
+    if (q->db != NULL && PQtransactionStatus(q->db) != PQTRANS_IDLE)
+        (void)exec_simple(q->db, "ROLLBACK");
+    if (rc != 0) {
+        if (q->db != NULL)
+            srv_log_error("sequencer: block %" PRIu64 " failed: %s", b.height,
+                          PQerrorMessage(q->db));
+        q->need_reload = 1; /* what was committed is the truth; re-read it */
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rc != 0)
+            seq_item_refuse(items[i], 503, "db_unavailable",
+                            "the ledger could not commit; try again", NULL);
+        item_decided(items[i]);
+    }
+    free(note);
+    free(b.txs.p);
+    free(b.nodes.p);
+}
+
+/* ---- the thread --------------------------------------------------------------------------- */
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void deadline(struct timespec *ts, uint64_t at_us)
+{
+    ts->tv_sec = (time_t)(at_us / 1000000u);
+    ts->tv_nsec = (long)(at_us % 1000000u) * 1000L;
+}
+
+/* Waits for a block's worth of txs; returns how many it moved into q->batch (0 = stop). */
+static size_t take_batch(struct seq *q)
+{
+    size_t max = q->srv->cfg.block_txs, k = 0;
+    struct timespec ts;
+
+    pthread_mutex_lock(&q->mu);
+    while (q->count == 0 && !q->stopping)
+        pthread_cond_wait(&q->wake, &q->mu);
+    deadline(&ts, q->first_arrival_us + (uint64_t)q->srv->cfg.block_ms * 1000u);
+    while (q->count > 0 && q->count < max && !q->stopping)
+        if (pthread_cond_timedwait(&q->wake, &q->mu, &ts) == ETIMEDOUT)
+            break;
+    while (q->first != NULL && k < max) {
+        q->batch[k++] = q->first;
+        q->first = q->first->next;
+    }
+    if (q->first == NULL)
+        q->last = NULL;
+    q->count -= k;
+    q->first_arrival_us = mono_us(); /* the rest waited long enough already */
+    pthread_mutex_unlock(&q->mu);
+    return k;
+}
+
+static void *seq_main(void *arg)
+{
+    struct seq *q = arg;
+    size_t k;
+
+    while ((k = take_batch(q)) > 0)
+        build_block(q, q->batch, k);
+    return NULL;
+}
+
+void seq_enqueue(struct seq *q, struct seq_sub *sub)
+{
+    size_t pending = 0;
+    int stopping;
+
+    for (size_t i = 0; i < sub->n; i++) {
+        sub->items[i].sub = sub;
+        sub->items[i].next = NULL;
+        if (sub->items[i].status == 0)
+            pending++;
+    }
+    atomic_store(&sub->pending, pending + 1); /* +1: ours, so done waits for the loop below */
+    pthread_mutex_lock(&q->mu);
+    stopping = q->stopping;
+    for (size_t i = 0; i < sub->n && !stopping; i++) {
+        struct seq_item *it = &sub->items[i];
+
+        if (it->status != 0)
+            continue;
+        if (q->last)
+            q->last->next = it;
+        else {
+            q->first = it;
+            q->first_arrival_us = mono_us();
+        }
+        q->last = it;
+        q->count++;
+    }
+    if (!stopping && pending > 0)
+        pthread_cond_signal(&q->wake);
+    pthread_mutex_unlock(&q->mu);
+    if (stopping) {
+        for (size_t i = 0; i < sub->n; i++) {
+            if (sub->items[i].status != 0)
+                continue;
+            seq_item_refuse(&sub->items[i], 503, "shutting_down", "the node is shutting down",
+                            NULL);
+            atomic_fetch_sub(&sub->pending, 1);
+        }
+    }
+    if (atomic_fetch_sub(&sub->pending, 1) == 1)
+        sub->done(sub);
+}
+
+void seq_head(struct seq *q, uint64_t *height, uint64_t *tree_size)
+{
+    *height = atomic_load(&q->pub_height);
+    *tree_size = atomic_load(&q->pub_size);
+}
+
+/* ---- start-up ----------------------------------------------------------------------------- */
+
+static int check_origin(struct seq *q, char *err, size_t errlen)
+{
+    const char *params[1] = {q->srv->cfg.origin};
+    PGresult *r = PQexecPrepared(q->db, "seq_origin", 0, NULL, NULL, NULL, 0);
+    int rc = 0;
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "cannot read chain_meta: %s", PQresultErrorMessage(r));
+        rc = SRV_EDB;
+    } else if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), q->srv->cfg.origin) != 0) {
+        snprintf(err, errlen, "the database holds chain '%s' but LIANXIN_ORIGIN is '%s'",
+                 PQgetvalue(r, 0, 0), q->srv->cfg.origin);
+        rc = SRV_EINVAL;
+    } else if (PQntuples(r) == 0) {
+        PQclear(r);
+        r = PQexecPrepared(q->db, "seq_set_origin", 1, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            snprintf(err, errlen, "cannot record the origin: %s", PQresultErrorMessage(r));
+            rc = SRV_EDB;
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int load_keys(struct seq *q, char *err, size_t errlen)
+{
+    char path[SRV_PATH_MAX + 16];
+    int created = 0;
+
+    snprintf(path, sizeof(path), "%s/node.key", q->srv->cfg.data_dir);
+    q->node_key = srv_key_load(path, q->srv->cfg.origin, q->empty, &created, err, errlen);
+    if (q->node_key == NULL)
+        return SRV_ECRYPTO;
+    if (created)
+        srv_log_error("created the node key %s", path);
+    if (strcmp(q->node_key->name, q->srv->cfg.origin) != 0) {
+        snprintf(err, errlen, "%s is named '%s', not the chain origin '%s'", path,
+                 q->node_key->name, q->srv->cfg.origin);
+        return SRV_ECRYPTO;
+    }
+    snprintf(path, sizeof(path), "%s/admin.key", q->srv->cfg.data_dir);
+    q->admin_key = srv_key_load(path, "admin", q->empty, &created, err, errlen);
+    if (q->admin_key == NULL)
+        return SRV_ECRYPTO;
+    if (created)
+        srv_log_error("created the consortium admin key %s", path);
+    return 0;
+}
+
+struct genesis_wait {
+    int done;
+};
+
+static void genesis_done(struct seq_sub *sub)
+{
+    ((struct genesis_wait *)sub->ctx)->done = 1;
+}
+
+/* The first block: one core/genesis tx naming the admin key and the validators. */
+static int make_genesis(struct seq *q, char *err, size_t errlen)
+{
+    struct chain_note_verifier v;
+    char vkey[CHAIN_NOTE_VKEY_MAX], admin_b64[CHAIN_B64_LEN(32) + 1];
+    struct seq_item item;
+    struct seq_sub sub;
+    struct genesis_wait wait = {0};
+    struct seq_item *batch[1] = {&item};
+    json_t *body, *env;
+    int rc;
+
+    if (chain_note_verifier_from_pk(q->node_key->name, srv_key_pub(q->node_key), &v) != 0 ||
+        chain_note_verifier_format(&v, vkey, sizeof(vkey)) != 0 ||
+        chain_b64_encode(srv_key_pub(q->admin_key), 32, admin_b64, sizeof(admin_b64)) != 0)
+        return SRV_ECRYPTO;
+    body = json_pack("{s:s, s:[s]}", "admin_key", admin_b64, "validators", vkey);
+    env = chain_tx_build(q->srv->cfg.origin, "core", "genesis", "admin", srv_key_pub(q->admin_key),
+                         wall_ms(), body);
+    memset(&item, 0, sizeof(item));
+    rc = env == NULL || chain_tx_sign(env, q->admin_key->sk) != 0 ||
+         chain_tx_from_json(env, &item.tx) != 0;
+    json_decref(env);
+    if (rc) {
+        snprintf(err, errlen, "cannot build the genesis tx");
+        return SRV_ECRYPTO;
+    }
+    item.mod = lx_module_find("core");
+    sub = (struct seq_sub){.items = &item, .n = 1, .done = genesis_done, .ctx = &wait};
+    item.sub = &sub;
+    atomic_store(&sub.pending, 1);
+    build_block(q, batch, 1);
+    chain_tx_free(item.tx);
+    if (item.status != 200) {
+        snprintf(err, errlen, "genesis refused: %s %s", item.code, item.message);
+        return SRV_EDB;
+    }
+    srv_log_error("created chain %s: genesis block 0, validator key %s", q->srv->cfg.origin, vkey);
+    return 0;
+}
+
+int seq_open(struct srv *s, struct seq **out, char *err, size_t errlen)
+{
+    struct seq *q = calloc(1, sizeof(*q));
+    pthread_condattr_t ca;
+    int rc;
+
+    if (q == NULL)
+        return SRV_ENOMEM;
+    q->srv = s;
+    q->batch = calloc(s->cfg.block_txs, sizeof(*q->batch));
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (q->batch == NULL) {
+        rc = SRV_ENOMEM;
+        goto fail;
+    }
+    if ((rc = ensure_db(q, err, errlen)) != 0 || (rc = check_origin(q, err, errlen)) != 0 ||
+        (rc = load_head(q, err, errlen)) != 0 || (rc = load_keys(q, err, errlen)) != 0)
+        goto fail;
+    if (q->empty && (rc = make_genesis(q, err, errlen)) != 0)
+        goto fail;
+    if (pthread_create(&q->thread, NULL, seq_main, q) != 0) {
+        snprintf(err, errlen, "cannot start the sequencer thread");
+        rc = SRV_EIO;
+        goto fail;
+    }
+    q->started = 1;
+    *out = q;
+    return 0;
+fail:
+    seq_close(q);
+    return rc;
+}
+
+void seq_close(struct seq *q)
+{
+    if (q == NULL)
+        return;
+    if (q->started) {
+        pthread_mutex_lock(&q->mu);
+        q->stopping = 1;
+        pthread_cond_signal(&q->wake);
+        pthread_mutex_unlock(&q->mu);
+        pthread_join(q->thread, NULL);
+    }
+    PQfinish(q->db);
+    srv_key_free(q->node_key);
+    srv_key_free(q->admin_key);
+    pthread_cond_destroy(&q->wake);
+    pthread_mutex_destroy(&q->mu);
+    free(q->batch);
+    free(q);
+}

@@ -1,0 +1,322 @@
+/*
+ * Submitting to the ledger through a real lianxind: single and batch txs, refusals with their
+ * codes, key revocation (earlier txs stay valid, later ones are refused), durability across a
+ * restart, and the 400/415 answers of the submit endpoint.
+ */
+#define _DEFAULT_SOURCE
+#include "harness.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct lx_server srv;
+static struct chain_note_signer admin;
+
+static void start(void)
+{
+    memset(&srv, 0, sizeof(srv));
+    lx_server_start(&srv, NULL);
+    lx_admin_key(&srv, &admin);
+}
+
+static void stop(void)
+{
+    ck_assert_int_eq(lx_server_stop(&srv), 0);
+}
+
+static json_t *parse(const struct lx_resp *r)
+{
+    json_t *doc = json_loads(r->body, 0, NULL);
+
+    ck_assert_msg(doc != NULL, "not JSON: %s", r->body);
+    return doc;
+}
+
+static const char *error_code(const json_t *doc)
+{
+    return json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
+}
+
+/* Submits one tx; returns the parsed answer (decref it) and the status in *status. */
+static json_t *submit(json_t *tx, long *status)
+{
+    struct lx_resp r;
+    json_t *doc;
+
+    lx_submit(&srv, tx, &r);
+    *status = r.status;
+    doc = parse(&r);
+    lx_resp_free(&r);
+    json_decref(tx);
+    return doc;
+}
+
+static json_t *org_register(const char *id, const struct chain_note_signer *key)
+{
+    char pub[64];
+
+    lx_pub_b64(key, pub, sizeof(pub));
+    return lx_tx(&admin, "core", "org.register", "admin",
+                 json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", "Peking University", "type",
+                           "university", "key", pub));
+}
+
+static json_t *key_op(const struct chain_note_signer *signer, const char *org, const char *type,
+                      const char *principal, const struct chain_note_signer *key)
+{
+    char pub[64];
+
+    lx_pub_b64(key, pub, sizeof(pub));
+    return lx_tx(signer, "core", type, org,
+                 json_pack("{s:s, s:s}", "principal", principal, "key", pub));
+}
+
+START_TEST(single_tx_committed)
+{
+    struct chain_note_signer k;
+    long status;
+    json_t *doc;
+
+    lx_keygen("pku", &k);
+    doc = submit(org_register("pku", &k), &status);
+    ck_assert_msg(status == 200, "status %ld: %s", status, json_dumps(doc, 0));
+    ck_assert_int_eq(strlen(json_string_value(json_object_get(doc, "tx_id"))), 64);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "leaf_index")), 1); /* after genesis */
+    ck_assert_int_ge(json_integer_value(json_object_get(doc, "height")), 1);
+    json_decref(doc);
+    ck_assert_int_eq(lx_db_exec(srv.dbname, "SELECT 1 FROM principals WHERE id = 'pku'"), 0);
+}
+END_TEST
+
+START_TEST(batch_with_one_bad_tx)
+{
+    json_t *arr = json_array(), *doc;
+    struct chain_note_signer keys[3];
+    struct lx_resp r;
+
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "uni%d", i);
+        lx_keygen(id, &keys[i]);
+        json_array_append_new(arr, org_register(id, &keys[i]));
+    }
+    /* the same org again: refused with 409, the others go in */
+    json_array_append_new(arr, org_register("uni0", &keys[1]));
+    lx_submit(&srv, arr, &r);
+    ck_assert_int_eq(r.status, 200);
+    doc = parse(&r);
+    ck_assert_int_eq(json_array_size(doc), 4);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(json_object_get(json_array_get(doc, i), "leaf_index") != NULL, "item %d: %s",
+                      i, r.body);
+    ck_assert_str_eq(error_code(json_array_get(doc, 3)), "principal_exists");
+    json_decref(doc);
+    json_decref(arr);
+    lx_resp_free(&r);
+}
+END_TEST
+
+START_TEST(replay_refused)
+{
+    struct chain_note_signer k;
+    json_t *tx, *doc;
+    long status;
+
+    lx_keygen("replay", &k);
+    tx = org_register("replayed", &k);
+    json_incref(tx);
+    doc = submit(tx, &status);
+    ck_assert_int_eq(status, 200);
+    json_decref(doc);
+    doc = submit(tx, &status);
+    ck_assert_int_eq(status, 409);
+    ck_assert_str_eq(error_code(doc), "duplicate_tx");
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(stateless_refusals)
+{
+    struct chain_note_signer k, stranger;
+    json_t *tx, *doc;
+    long status;
+
+    lx_keygen("k", &k);
+    lx_keygen("stranger", &stranger);
+    /* bad signature: change the body after signing */
+    tx = org_register("sigbad", &k);
+    json_object_set_new(json_object_get(tx, "body"), "name", json_string("Forged"));
+    doc = submit(tx, &status);
+    ck_assert_int_eq(status, 422);
+    ck_assert_str_eq(error_code(doc), "invalid_signature");
+    json_decref(doc);
+    /* another chain */
+    tx = org_register("otherchain", &k);
+    json_object_set_new(tx, "chain", json_string("elsewhere/chain"));
+    ck_assert_int_eq(chain_tx_sign(tx, admin.sk), 0);
+    doc = submit(tx, &status);
+    ck_assert_int_eq(status, 422);
+    ck_assert_str_eq(error_code(doc), "wrong_chain");
+    json_decref(doc);
+    /* body schema: unknown org type */
+    tx = org_register("badtype", &k);
+    json_object_set_new(json_object_get(tx, "body"), "type", json_string("bakery"));
+    ck_assert_int_eq(chain_tx_sign(tx, admin.sk), 0);
+    doc = submit(tx, &status);
+    ck_assert_int_eq(status, 422);
+    ck_assert_str_eq(error_code(doc), "invalid_body");
+    json_decref(doc);
+    /* a key nobody registered */
+    doc = submit(key_op(&stranger, "pku", "key.add", "pku", &k), &status);
+    ck_assert_int_eq(status, 409);
+    ck_assert_str_eq(error_code(doc), "unknown_key");
+    json_decref(doc);
+    /* org.register by someone who is not admin */
+    doc = submit(lx_tx(&stranger, "core", "org.register", "stranger",
+                       json_pack("{s:s,s:s,s:s,s:s}", "id", "x", "name", "X", "type", "court",
+                                 "key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")),
+                 &status);
+    ck_assert_int_eq(status, 409);
+    json_decref(doc);
+    ck_assert_int_ne(lx_db_exec(srv.dbname, "SELECT 1/count(*) FROM principals WHERE id IN "
+                                            "('sigbad','otherchain','badtype','x')"),
+                     0); /* none of them got in */
+}
+END_TEST
+
+START_TEST(revocation_keeps_earlier_txs)
+{
+    struct chain_note_signer org, k2, k3;
+    long status;
+    json_t *doc;
+    long long first_leaf;
+
+    lx_keygen("court", &org);
+    lx_keygen("k2", &k2);
+    lx_keygen("k3", &k3);
+    doc = submit(lx_tx(&admin, "core", "org.register", "admin",
+                       json_pack("{s:s,s:s,s:s,s:s}", "id", "court1", "name", "Haidian Court",
+                                 "type", "court", "key", "")),
+                 &status);
+    json_decref(doc); /* empty key: refused, proves nothing; register properly below */
+    ck_assert_int_eq(status, 422);
+    doc = submit(org_register("court1", &org), &status);
+    ck_assert_int_eq(status, 200);
+    json_decref(doc);
+    /* the org signs with its key: adds k2 */
+    doc = submit(key_op(&org, "court1", "key.add", "court1", &k2), &status);
+    ck_assert_int_eq(status, 200);
+    first_leaf = json_integer_value(json_object_get(doc, "leaf_index"));
+    json_decref(doc);
+    /* k2 signs: revokes the old key (rotation) */
+    doc = submit(key_op(&k2, "court1", "key.revoke", "court1", &org), &status);
+    ck_assert_int_eq(status, 200);
+    ck_assert_int_gt(json_integer_value(json_object_get(doc, "leaf_index")), first_leaf);
+    json_decref(doc);
+    /* the revoked key can no longer sign */
+    doc = submit(key_op(&org, "court1", "key.add", "court1", &k3), &status);
+    ck_assert_int_eq(status, 409);
+    ck_assert_str_eq(error_code(doc), "key_revoked");
+    json_decref(doc);
+    /* what it signed before stays in the log */
+    ck_assert_int_eq(lx_db_exec(srv.dbname, "SELECT 1/count(*) FROM txs WHERE type = 'key.add' "
+                                            "AND org = 'court1'"),
+                     0);
+}
+END_TEST
+
+START_TEST(malformed_bodies)
+{
+    static const char *const h[] = {"Content-Type: application/json", NULL};
+    static const char *const bodies[] = {"{", "[]", "42", "{\"v\":1}", "[1,2]", ""};
+    static const long want[] = {400, 400, 400, 400, 200, 400};
+
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        struct lx_resp r;
+
+        lx_http(&srv, "POST", "/api/chain/tx", bodies[i], strlen(bodies[i]), h, &r);
+        ck_assert_msg(r.status == want[i], "'%s' gave %ld: %s", bodies[i], r.status, r.body);
+        ck_assert_ptr_nonnull(strstr(r.body, i == 4 ? "\"error\"" : "\"code\""));
+        lx_resp_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(wrong_content_type_415)
+{
+    static const char *const h[] = {"Content-Type: text/plain", NULL};
+    struct lx_resp r;
+
+    lx_http(&srv, "POST", "/api/chain/tx", "{}", 2, h, &r);
+    ck_assert_int_eq(r.status, 415);
+    lx_resp_free(&r);
+}
+END_TEST
+
+START_TEST(restart_keeps_everything)
+{
+    /* A server of this test's own: the forked test process can only wait for its children. */
+    struct chain_note_signer k;
+    struct lx_resp r;
+    json_t *doc;
+    long status;
+    long long size_before;
+
+    start();
+    lx_keygen("keep", &k);
+    doc = submit(org_register("kept", &k), &status);
+    ck_assert_int_eq(status, 200);
+    json_decref(doc);
+    lx_http(&srv, "GET", "/api/health", NULL, 0, NULL, &r);
+    doc = parse(&r);
+    size_before = json_integer_value(json_object_get(doc, "tree_size"));
+    json_decref(doc);
+    lx_resp_free(&r);
+    ck_assert_int_eq(lx_server_stop(&srv), 0);
+    lx_server_start(&srv, NULL); /* same database and data folder */
+    lx_http(&srv, "GET", "/api/health", NULL, 0, NULL, &r);
+    doc = parse(&r);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "tree_size")), size_before);
+    json_decref(doc);
+    lx_resp_free(&r);
+    /* and the log goes on where it was */
+    lx_keygen("after", &k);
+    doc = submit(org_register("after-restart", &k), &status);
+    ck_assert_int_eq(status, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "leaf_index")), size_before);
+    json_decref(doc);
+    stop();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("chain");
+    TCase *tc = tcase_create("submit");
+    SRunner *sr;
+    int failed;
+
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, start, stop);
+    tcase_add_test(tc, single_tx_committed);
+    tcase_add_test(tc, batch_with_one_bad_tx);
+    tcase_add_test(tc, replay_refused);
+    tcase_add_test(tc, stateless_refusals);
+    tcase_add_test(tc, revocation_keeps_earlier_txs);
+    tcase_add_test(tc, malformed_bodies);
+    tcase_add_test(tc, wrong_content_type_415);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("restart");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, restart_keeps_everything);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
