@@ -1,0 +1,44 @@
+/* chain_int.h — internals shared by the .c files of chain/ and nobody else: a growable byte
+ * buffer that remembers its first failure, and a strict UTF-8 decoder. Not installed, not
+ * included by server/ or cli/. */
+#ifndef CHAIN_CHAIN_INT_H
+#define CHAIN_CHAIN_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable byte string. Appends after a failure are no-ops, so builders can append freely and
+ * check once at the end. Start with struct chain_buf b = {0}. */
+struct chain_buf {
+    char *p;    /* malloc'd bytes, always NUL-terminated when non-NULL */
+    size_t len; /* bytes used, excluding the NUL */
+    size_t cap; /* bytes allocated */
+    int err;    /* 0, or the first error (CHAIN_E_NOMEM) */
+};
+
+/* Appends data[0..n) to b. On failure records CHAIN_E_NOMEM in b->err. */
+void chain_buf_put(struct chain_buf *b, const void *data, size_t n);
+
+/* Appends the NUL-terminated string s to b. */
+void chain_buf_puts(struct chain_buf *b, const char *s);
+
+/* Appends one byte to b. */
+void chain_buf_putc(struct chain_buf *b, char c);
+
+/* Hands the bytes over: on success *out (new, free with free()) and *out_len (may be NULL) get the
+ * NUL-terminated string and 0 is returned; on a recorded failure the buffer is freed and the
+ * error returned. b is empty afterwards either way. */
+int chain_buf_finish(struct chain_buf *b, char **out, size_t *out_len);
+
+/* Frees b's bytes (wiping nothing: callers never put secrets in a chain_buf). */
+void chain_buf_free(struct chain_buf *b);
+
+/* Decodes one code point of strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF)
+ * from s[*pos..len), advances *pos and stores the code point in *cp. Returns 0, or -1 for an
+ * invalid or truncated sequence (*pos unchanged). */
+int chain_utf8_next(const uint8_t *s, size_t len, size_t *pos, uint32_t *cp);
+
+/* Returns 1 if s[0..len) is strict UTF-8, else 0. */
+int chain_utf8_valid(const char *s, size_t len);
+
+#endif
