@@ -81,6 +81,18 @@ static int conn_prepare(struct db_pool *p, PGconn *c)
     return 0;
 }
 
+/* Server notices ("relation already exists, skipping") are expected chatter, not errors;
+ * warnings and worse still reach the log. */
+static void on_notice(void *arg, const PGresult *r)
+{
+    const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+    (void)arg;
+    if (sev != NULL && strcmp(sev, "NOTICE") != 0 && strcmp(sev, "DEBUG") != 0 &&
+        strcmp(sev, "LOG") != 0 && strcmp(sev, "INFO") != 0)
+        fprintf(stderr, "lianxind: database %s", PQresultErrorMessage(r));
+}
+
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
 {
     PGconn *c = PQconnectdb(conninfo);
@@ -95,6 +107,7 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
         PQfinish(c);
         return NULL;
     }
+    PQsetNoticeReceiver(c, on_notice, NULL);
     return c;
 }
 
