@@ -61,6 +61,9 @@ unsigned core_get_bundle(struct srv_req *r);
      " WHERE ev.leaf <> $1::bigint ORDER BY t.leaf_index"}
 /* clang-format on */
 
+/* GET /api/chain/authorised?key=&principal=&at= (identity.c) */
+unsigned core_get_authorised(struct srv_req *r);
+
 /* POST /api/chain/tx (submit.c) */
 unsigned core_submit(struct srv_req *r);
 

@@ -5,13 +5,16 @@
  */
 #include "../../chain/chain.h"
 #include "../../chain/tx.h"
+#include "../../server/db.h"
 #include "../../server/err.h"
+#include "../../server/http.h"
+#include "../../server/server.h"
 #include "../module.h"
 #include "core_int.h"
 
 #include <inttypes.h>
-#include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const org_types[] = {"university", "court",   "notary",  "law_firm",
@@ -297,4 +300,74 @@ int lx_authorise(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_
     if (k.revoked)
         return lx_reject(why, 409, "key_revoked", "the signing key was revoked");
     return 0;
+}
+
+/* ---- GET /api/chain/authorised?key=<base64|hex>&principal=P&at=<leaf index> ---------------- */
+
+static int parse_key_param(const char *s, uint8_t out[32])
+{
+    if (s == NULL)
+        return -1;
+    if (strlen(s) == 64)
+        return chain_hex_decode(s, 64, out, 32) == 0 ? 0 : -1;
+    return chain_b64_decode_exact(s, strlen(s), out, 32) == 0 ? 0 : -1;
+}
+
+static int parse_leaf(const char *s, uint64_t *out)
+{
+    char *end;
+
+    if (s == NULL || *s < '0' || *s > '9' || strlen(s) > 18)
+        return -1;
+    *out = strtoull(s, &end, 10);
+    return *end == '\0' ? 0 : -1;
+}
+
+/* Answers from the keys table, which is derived from the log: K is authorised for P at leaf i
+ * when the tx adding K for P precedes i and no revocation of K precedes i. */
+unsigned core_get_authorised(struct srv_req *r)
+{
+    const char *principal = srv_req_query(r, "principal");
+    char hex[65];
+    const char *params[1] = {hex};
+    uint8_t key[32];
+    uint64_t at, added, revoked = 0;
+    int has_revoked, ok;
+    PGconn *c;
+    PGresult *res;
+    json_t *body;
+
+    if (parse_key_param(srv_req_query(r, "key"), key) != 0)
+        return srv_reply_error(r, 400, "bad_parameter", "key must be base64 or hex of 32 bytes",
+                               "key");
+    if (principal == NULL || !core_id_valid(principal))
+        return srv_reply_error(r, 400, "bad_parameter", "principal must be an id", "principal");
+    if (parse_leaf(srv_req_query(r, "at"), &at) != 0)
+        return srv_reply_error(r, 400, "bad_parameter", "at must be a leaf index", "at");
+    if ((c = db_acquire(r->srv->pool, 1000, NULL)) == NULL)
+        return srv_reply_error(r, 503, "db_down", "the database is unreachable", NULL);
+    chain_hex_encode(key, 32, hex);
+    res = PQexecPrepared(c, "core_key_history", 1, params, NULL, NULL, 0);
+    ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok || PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), principal) != 0) {
+        PQclear(res);
+        db_release(r->srv->pool, c);
+        if (!ok)
+            return srv_reply_error(r, 503, "db_unavailable", "the query failed", NULL);
+        body = json_pack("{s:b, s:s}", "authorised", 0, "reason", "the key never belonged to it");
+        return srv_reply_json(r, 200, body);
+    }
+    added = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+    has_revoked = !PQgetisnull(res, 0, 2);
+    if (has_revoked)
+        revoked = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+    body = json_pack("{s:b, s:s, s:I, s:s, s:o}", "authorised",
+                     added < at && (!has_revoked || revoked >= at), "principal", principal,
+                     "added_leaf", (json_int_t)added, "added_tx", PQgetvalue(res, 0, 3),
+                     "revoked_leaf", has_revoked ? json_integer((json_int_t)revoked) : json_null());
+    if (body != NULL && has_revoked)
+        json_object_set_new(body, "revoked_tx", json_string(PQgetvalue(res, 0, 4)));
+    PQclear(res);
+    db_release(r->srv->pool, c);
+    return srv_reply_json(r, 200, body);
 }

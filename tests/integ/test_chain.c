@@ -188,12 +188,30 @@ START_TEST(stateless_refusals)
 }
 END_TEST
 
+/* GET /api/chain/authorised for key k, principal p, leaf at: 1, 0, or -1 on error. */
+static int authorised(const struct chain_note_signer *k, const char *p, long long at)
+{
+    char hex[65], path[256];
+    struct lx_resp r;
+    json_t *doc;
+    int yes;
+
+    chain_hex_encode(k->sk + 32, 32, hex);
+    snprintf(path, sizeof(path), "/api/chain/authorised?key=%s&principal=%s&at=%lld", hex, p, at);
+    lx_http(&srv, "GET", path, NULL, 0, NULL, &r);
+    doc = json_loads(r.body, 0, NULL);
+    yes = r.status == 200 && doc ? json_is_true(json_object_get(doc, "authorised")) : -1;
+    json_decref(doc);
+    lx_resp_free(&r);
+    return yes;
+}
+
 START_TEST(revocation_keeps_earlier_txs)
 {
     struct chain_note_signer org, k2, k3;
     long status;
     json_t *doc;
-    long long first_leaf;
+    long long first_leaf, revoked_at;
 
     lx_keygen("court", &org);
     lx_keygen("k2", &k2);
@@ -215,8 +233,16 @@ START_TEST(revocation_keeps_earlier_txs)
     /* k2 signs: revokes the old key (rotation) */
     doc = submit(key_op(&k2, "court1", "key.revoke", "court1", &org), &status);
     ck_assert_int_eq(status, 200);
-    ck_assert_int_gt(json_integer_value(json_object_get(doc, "leaf_index")), first_leaf);
+    revoked_at = json_integer_value(json_object_get(doc, "leaf_index"));
+    ck_assert_int_gt(revoked_at, first_leaf);
     json_decref(doc);
+    /* the server answers "was this key authorised for court1 at leaf i?" from the log */
+    ck_assert_int_eq(authorised(&org, "court1", first_leaf), 1);
+    ck_assert_int_eq(authorised(&org, "court1", revoked_at), 1); /* it signed nothing there */
+    ck_assert_int_eq(authorised(&org, "court1", revoked_at + 1), 0);
+    ck_assert_int_eq(authorised(&k2, "court1", first_leaf), 0); /* not yet added */
+    ck_assert_int_eq(authorised(&k2, "court1", first_leaf + 1), 1);
+    ck_assert_int_eq(authorised(&k2, "pku", first_leaf + 1), 0); /* another principal */
     /* the revoked key can no longer sign */
     doc = submit(key_op(&org, "court1", "key.add", "court1", &k3), &status);
     ck_assert_int_eq(status, 409);
