@@ -38,6 +38,7 @@ static unsigned health(struct srv_req *r)
 static const struct srv_route routes[] = {
     {"GET", "/api/health", health, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
     {"POST", "/api/chain/tx", core_submit, SRV_AUTH_PUBLIC, SRV_BODY_RAW_JSON},
+    {"GET", "/api/chain/authorised", core_get_authorised, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
     {"GET", "/api/chain/checkpoint", core_get_checkpoint, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
     {"GET", "/api/chain/keys", core_get_keys, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
     {"GET", "/api/chain/tx/:id", core_get_tx, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
@@ -53,6 +54,10 @@ static const struct db_stmt stmts[] = {
      "SELECT coalesce(max(height), -1), coalesce(max(tree_size), 0) FROM blocks"},
     {"core_key_get", "SELECT principal, added_leaf, revoked_leaf FROM keys "
                      "WHERE pubkey = decode($1, 'hex')"},
+    {"core_key_history",
+     "SELECT k.principal, k.added_leaf, k.revoked_leaf, encode(a.tx_id, 'hex'), "
+     "encode(r.tx_id, 'hex') FROM keys k JOIN txs a ON a.leaf_index = k.added_leaf "
+     "LEFT JOIN txs r ON r.leaf_index = k.revoked_leaf WHERE k.pubkey = decode($1, 'hex')"},
     {"core_principal_get", "SELECT kind, type FROM principals WHERE id = $1"},
     {"core_principal_add", "INSERT INTO principals (id, kind, type, name, leaf_index) "
                            "VALUES ($1, $2, $3, $4, $5)"},
