@@ -1,0 +1,551 @@
+/*
+ * The ledger audit of audit.h. Three cursors walk blocks (by height), txs (by leaf index) and
+ * merkle_nodes (in the order the append frontier completes them: by the last leaf a node
+ * covers, then by level) side by side; a Merkle frontier rebuilt from the leaves is the
+ * reference every stored hash, root and checkpoint is compared with. The first disagreement
+ * ends the walk with one precise line.
+ */
+#include "audit.h"
+
+#include "../chain/jcs.h"
+#include "../chain/merkle.h"
+#include "../chain/note.h"
+#include "../chain/tx.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROGRESS_EVERY 1000 /* a progress line every this many blocks */
+#define NOT_A_LEAF     UINT64_MAX
+
+enum {
+    AU_OK = 0,
+    AU_BAD = 1, /* an inconsistency was reported */
+    AU_DB = -1, /* the database failed; reported */
+};
+
+/* One server-side cursor, read in batches. */
+struct cursor {
+    const char *fetch; /* "FETCH n FROM name" */
+    PGresult *res;     /* the current batch (owned) */
+    int row;           /* next row of res to hand out */
+    int done;          /* the cursor is exhausted */
+};
+
+struct audit {
+    PGconn *c;                                              /* borrowed */
+    FILE *out;                                              /* borrowed */
+    char origin[CHAIN_NOTE_NAME_MAX + 1];                   /* chain_meta origin, "" if none */
+    struct chain_note_verifier known[CHAIN_NOTE_MAX_KNOWN]; /* validators from genesis */
+    size_t n_known;                                         /* entries of known */
+    struct chain_merkle_frontier f;                         /* rebuilt from the leaves */
+    struct cursor blocks, txs, nodes;                       /* the three walks */
+    uint64_t height;                                        /* block being checked */
+    uint64_t leaf;                                          /* leaf being checked, or NOT_A_LEAF */
+    int status;                                             /* AU_OK, or how the walk ended */
+};
+
+/* Writes the inconsistency line for the current block/leaf and returns AU_BAD. */
+__attribute__((format(printf, 2, 3))) static int bad(struct audit *a, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (a->leaf != NOT_A_LEAF)
+        fprintf(a->out, "audit: INCONSISTENT at block %" PRIu64 ", leaf %" PRIu64 ": ", a->height,
+                a->leaf);
+    else
+        fprintf(a->out, "audit: INCONSISTENT at block %" PRIu64 ": ", a->height);
+    va_start(ap, fmt);
+    vfprintf(a->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', a->out);
+    a->status = AU_BAD;
+    return AU_BAD;
+}
+
+/* Reports a failed query and returns AU_DB. */
+static int db_fail(struct audit *a, const char *what)
+{
+    fprintf(a->out, "audit: database error (%s): %s", what, PQerrorMessage(a->c));
+    a->status = AU_DB;
+    return AU_DB;
+}
+
+/* Runs a fixed statement (no parameters) and checks its result status. Returns the result (PQclear
+ * it) or NULL after reporting. */
+static PGresult *exec(struct audit *a, const char *sql, ExecStatusType want)
+{
+    PGresult *res = PQexec(a->c, sql);
+
+    if (PQresultStatus(res) != want) {
+        PQclear(res);
+        db_fail(a, sql);
+        return NULL;
+    }
+    return res;
+}
+
+/* Moves cu to its next row. Returns 1 (row available: cu->res, cu->row), 0 at the end, or AU_DB. */
+static int cursor_next(struct audit *a, struct cursor *cu)
+{
+    if (cu->res != NULL && cu->row + 1 < PQntuples(cu->res)) {
+        cu->row++;
+        return 1;
+    }
+    PQclear(cu->res);
+    cu->res = NULL;
+    if (cu->done)
+        return 0;
+    cu->res = exec(a, cu->fetch, PGRES_TUPLES_OK);
+    if (cu->res == NULL)
+        return AU_DB;
+    cu->row = 0;
+    if (PQntuples(cu->res) == 0) {
+        cu->done = 1;
+        PQclear(cu->res);
+        cu->res = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+static const char *val(const struct cursor *cu, int col)
+{
+    return PQgetvalue(cu->res, cu->row, col);
+}
+
+static uint64_t val_u64(const struct cursor *cu, int col)
+{
+    return strtoull(val(cu, col), NULL, 10);
+}
+
+/* Decodes a text-form bytea ("\x" + hex) of exactly n bytes. Returns 0 or -1. */
+static int val_bytes(const struct cursor *cu, int col, uint8_t *out, size_t n)
+{
+    const char *v = val(cu, col);
+    size_t len = strlen(v);
+
+    if (len < 2 || v[0] != '\\' || v[1] != 'x')
+        return -1;
+    return chain_hex_decode(v + 2, len - 2, out, n) == 0 ? 0 : -1;
+}
+
+/* Decodes a text-form bytea of any length into a new buffer (free()), NUL-terminated. Returns
+ * 0, -1 for malformed text, or -2 when out of memory. */
+static int val_blob(const struct cursor *cu, int col, char **out, size_t *out_len)
+{
+    const char *v = val(cu, col);
+    size_t len = strlen(v), n;
+
+    if (len < 2 || v[0] != '\\' || v[1] != 'x' || len % 2 != 0)
+        return -1;
+    n = (len - 2) / 2;
+    *out = malloc(n + 1);
+    if (*out == NULL)
+        return -2;
+    if (chain_hex_decode(v + 2, len - 2, (uint8_t *)*out, n) != 0) {
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    (*out)[n] = '\0';
+    *out_len = n;
+    return 0;
+}
+
+static void b64(const uint8_t h[CHAIN_HASH_LEN], char out[CHAIN_B64_LEN(CHAIN_HASH_LEN) + 1])
+{
+    if (chain_b64_encode(h, CHAIN_HASH_LEN, out, CHAIN_B64_LEN(CHAIN_HASH_LEN) + 1) != 0)
+        out[0] = '\0';
+}
+
+/* ---- set-up: origin and validator keys -------------------------------------------------- */
+
+/* Reads chain_meta's origin (may be absent: reported later if blocks exist). */
+static int load_origin(struct audit *a)
+{
+    PGresult *res = exec(a, "SELECT value FROM chain_meta WHERE key = 'origin'", PGRES_TUPLES_OK);
+
+    if (res == NULL)
+        return AU_DB;
+    if (PQntuples(res) > 0)
+        snprintf(a->origin, sizeof(a->origin), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return AU_OK;
+}
+
+/* Takes the validator keys from the body of the genesis tx (leaf 0). A genesis that does not
+ * parse leaves the list empty: the walk then reports leaf 0 precisely, before any checkpoint
+ * needs the keys. Returns AU_OK, AU_BAD (reported) or AU_DB. */
+static int load_validators(struct audit *a)
+{
+    struct cursor cu = {0};
+    struct chain_tx *tx = NULL;
+    const json_t *vals;
+    char *leaf = NULL;
+    size_t len = 0;
+    int rc = AU_OK;
+
+    cu.res = exec(a, "SELECT leaf FROM txs WHERE leaf_index = 0", PGRES_TUPLES_OK);
+    if (cu.res == NULL)
+        return AU_DB;
+    if (PQntuples(cu.res) == 0 || val_blob(&cu, 0, &leaf, &len) != 0 ||
+        chain_tx_parse(leaf, len, &tx) != 0)
+        goto out; /* the walk will say what is wrong with leaf 0 */
+    vals = json_object_get(tx->body, "validators");
+    a->height = 0;
+    a->leaf = 0;
+    if (strcmp(tx->module, "core") != 0 || strcmp(tx->type, "genesis") != 0) {
+        rc = bad(a, "txs.leaf is a %s/%s tx, not the core/genesis tx", tx->module, tx->type);
+        goto out;
+    }
+    if (!json_is_array(vals) || json_array_size(vals) == 0 ||
+        json_array_size(vals) > CHAIN_NOTE_MAX_KNOWN) {
+        rc = bad(a, "the genesis tx does not list between 1 and %d validator keys",
+                 CHAIN_NOTE_MAX_KNOWN);
+        goto out;
+    }
+    for (size_t i = 0; i < json_array_size(vals); i++) {
+        const char *k = json_string_value(json_array_get(vals, i));
+
+        if (k == NULL || chain_note_verifier_parse(k, &a->known[a->n_known]) != 0) {
+            rc = bad(a, "validator key %zu of the genesis tx is malformed", i);
+            goto out;
+        }
+        a->n_known++;
+    }
+    a->leaf = NOT_A_LEAF;
+out:
+    chain_tx_free(tx);
+    free(leaf);
+    PQclear(cu.res);
+    return rc;
+}
+
+/* ---- Merkle nodes ----------------------------------------------------------------------- */
+
+/* Frontier callback: the node (level, index) was just completed with hash; the next stored
+ * merkle_nodes row must be exactly this node with this hash. */
+static int check_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[CHAIN_HASH_LEN])
+{
+    struct audit *a = ctx;
+    uint8_t stored[CHAIN_HASH_LEN];
+    char want[CHAIN_B64_LEN(CHAIN_HASH_LEN) + 1], got[CHAIN_B64_LEN(CHAIN_HASH_LEN) + 1];
+    uint64_t s_level, s_idx;
+    int rc = cursor_next(a, &a->nodes);
+
+    if (rc < 0)
+        return AU_DB;
+    if (rc == 0)
+        return bad(a, "merkle_nodes has no row (level %u, idx %" PRIu64 ")", level, index);
+    s_level = val_u64(&a->nodes, 0);
+    s_idx = val_u64(&a->nodes, 1);
+    if (s_level != level || s_idx != index)
+        return bad(a,
+                   "merkle_nodes row (level %u, idx %" PRIu64 ") is missing; the next stored "
+                   "node is (level %" PRIu64 ", idx %" PRIu64 ")",
+                   level, index, s_level, s_idx);
+    b64(hash, want);
+    if (val_bytes(&a->nodes, 2, stored, sizeof(stored)) != 0)
+        return bad(a, "merkle_nodes (level %u, idx %" PRIu64 ") holds no 32-byte hash", level,
+                   index);
+    if (memcmp(stored, hash, CHAIN_HASH_LEN) != 0) {
+        b64(stored, got);
+        if (level == 0)
+            return bad(a,
+                       "merkle_nodes (level 0, idx %" PRIu64 ") is %s but the leaf hash of "
+                       "txs.leaf is %s: this is not the leaf the log committed to here",
+                       index, got, want);
+        return bad(a, "merkle_nodes (level %u, idx %" PRIu64 ") is %s, recomputed %s", level, index,
+                   got, want);
+    }
+    return AU_OK;
+}
+
+/* ---- one leaf --------------------------------------------------------------------------- */
+
+/* Checks leaf i (already positioned: a->leaf = i) of the block in a->height, whose txs row is
+ * the cursor's current row, and appends it to the frontier. */
+static int check_leaf(struct audit *a)
+{
+    const struct cursor *cu = &a->txs;
+    uint8_t tx_id[CHAIN_HASH_LEN];
+    char stored_hex[2 * CHAIN_HASH_LEN + 1];
+    struct chain_tx *tx = NULL;
+    char *leaf = NULL;
+    size_t len = 0;
+    int rc = AU_OK, prc;
+
+    if (val_u64(cu, 2) != a->height) {
+        rc = bad(a, "txs.height is %s but the leaf lies in block %" PRIu64, val(cu, 2), a->height);
+        goto out;
+    }
+    prc = val_blob(cu, 3, &leaf, &len);
+    if (prc == -2) {
+        fprintf(a->out, "audit: out of memory\n");
+        rc = a->status = AU_DB;
+        goto out;
+    }
+    if (prc != 0) {
+        rc = bad(a, "txs.leaf is not readable bytea");
+        goto out;
+    }
+    prc = chain_tx_parse(leaf, len, &tx);
+    if (prc != 0) {
+        rc = bad(a, "txs.leaf does not parse as a tx: %s", chain_strerror(prc));
+        goto out;
+    }
+    if (tx->leaf_len != len || memcmp(tx->leaf, leaf, len) != 0) {
+        rc = bad(a, "txs.leaf is not in canonical (JCS) form");
+        goto out;
+    }
+    if (val_bytes(cu, 1, tx_id, sizeof(tx_id)) != 0) {
+        rc = bad(a, "txs.tx_id is not 32 bytes");
+        goto out;
+    }
+    if (memcmp(tx_id, tx->leaf_hash, CHAIN_HASH_LEN) != 0) {
+        chain_hex_encode(tx_id, sizeof(tx_id), stored_hex);
+        rc = bad(a, "txs.tx_id is %s but the leaf hash of txs.leaf is %s", stored_hex, tx->id_hex);
+        goto out;
+    }
+    if (a->origin[0] != '\0' && strcmp(tx->chain, a->origin) != 0) {
+        rc = bad(a, "the tx names chain \"%s\" but the log's origin is \"%s\"", tx->chain,
+                 a->origin);
+        goto out;
+    }
+    if (chain_tx_verify_sig(tx) != 0) {
+        rc = bad(a, "the signature of tx %s does not verify", tx->id_hex);
+        goto out;
+    }
+    if (a->leaf == 0 && (strcmp(tx->module, "core") != 0 || strcmp(tx->type, "genesis") != 0)) {
+        rc = bad(a, "leaf 0 is a %s/%s tx, not the core/genesis tx", tx->module, tx->type);
+        goto out;
+    }
+    if (a->leaf != 0 && strcmp(tx->module, "core") == 0 && strcmp(tx->type, "genesis") == 0) {
+        rc = bad(a, "a second genesis tx");
+        goto out;
+    }
+    prc = chain_merkle_frontier_append(&a->f, tx->leaf_hash, check_node, a);
+    if (prc != 0)
+        rc =
+            a->status != AU_OK ? a->status : bad(a, "the log cannot grow: %s", chain_strerror(prc));
+out:
+    chain_tx_free(tx);
+    free(leaf);
+    return rc;
+}
+
+/* ---- one block -------------------------------------------------------------------------- */
+
+/* Compares the block row (current row of the blocks cursor) with the recomputed root and checks
+ * its checkpoint; prev holds SHA-256 of the previous checkpoint body and is advanced. */
+static int check_checkpoint(struct audit *a, uint8_t prev[CHAIN_HASH_LEN])
+{
+    const struct cursor *cu = &a->blocks;
+    const char *note = val(cu, 6);
+    struct chain_note_opened op;
+    struct chain_checkpoint cp;
+    uint8_t root[CHAIN_HASH_LEN], stored[CHAIN_HASH_LEN];
+    char want[CHAIN_B64_LEN(CHAIN_HASH_LEN) + 1], got[CHAIN_B64_LEN(CHAIN_HASH_LEN) + 1];
+    uint64_t size = val_u64(cu, 3);
+    int rc;
+
+    chain_merkle_frontier_root(&a->f, root);
+    b64(root, want);
+    if (val_bytes(cu, 4, stored, sizeof(stored)) != 0)
+        return bad(a, "blocks.root is not 32 bytes");
+    if (memcmp(stored, root, CHAIN_HASH_LEN) != 0) {
+        b64(stored, got);
+        return bad(a,
+                   "blocks.root is %s but the root recomputed from leaves [0, %" PRIu64 ") is %s",
+                   got, size, want);
+    }
+    if (a->n_known == 0)
+        return bad(a, "no validator key to check the checkpoint with (genesis tx unusable)");
+    rc = chain_note_open(note, strlen(note), a->known, a->n_known, &op);
+    if (rc == CHAIN_E_BAD_SIG)
+        return bad(a, "the signature on blocks.checkpoint does not verify");
+    if (rc == CHAIN_E_UNKNOWN_KEY)
+        return bad(a, "blocks.checkpoint is signed by no validator key of the genesis tx");
+    if (rc != 0)
+        return bad(a, "blocks.checkpoint is not a well-formed signed note: %s", chain_strerror(rc));
+    if (chain_checkpoint_parse(op.text, op.text_len, &cp) != 0)
+        return bad(a, "the body of blocks.checkpoint is not a checkpoint");
+    if (a->origin[0] == '\0')
+        return bad(a, "chain_meta has no origin");
+    if (strcmp(cp.origin, a->origin) != 0)
+        return bad(a, "blocks.checkpoint names origin \"%s\", chain_meta says \"%s\"", cp.origin,
+                   a->origin);
+    if (cp.size != size)
+        return bad(a, "blocks.checkpoint says tree size %" PRIu64 ", blocks.tree_size is %" PRIu64,
+                   cp.size, size);
+    if (memcmp(cp.root, root, CHAIN_HASH_LEN) != 0) {
+        b64(cp.root, got);
+        return bad(a, "blocks.checkpoint says root %s, recomputed %s", got, want);
+    }
+    if (cp.height != a->height)
+        return bad(a, "blocks.checkpoint says height %" PRIu64, cp.height);
+    if (cp.time_ms != strtoll(val(cu, 5), NULL, 10))
+        return bad(a, "blocks.checkpoint says time %" PRId64 ", blocks.time_ms is %s", cp.time_ms,
+                   val(cu, 5));
+    if (memcmp(cp.prev, prev, CHAIN_HASH_LEN) != 0) {
+        b64(cp.prev, got);
+        b64(prev, want);
+        return bad(a,
+                   "blocks.checkpoint says prev %s but the previous checkpoint body hashes to %s",
+                   got, want);
+    }
+    chain_checkpoint_body_hash(op.text, op.text_len, prev);
+    return AU_OK;
+}
+
+/* Checks the block in the current row of the blocks cursor: its place in the sequence, every
+ * leaf it covers, its root and checkpoint. *next_leaf is the first leaf it must cover and is
+ * advanced past it. */
+static int check_block(struct audit *a, uint64_t *next_leaf, uint8_t prev[CHAIN_HASH_LEN])
+{
+    const struct cursor *cu = &a->blocks;
+    uint64_t height = val_u64(cu, 0), first = val_u64(cu, 1), n = val_u64(cu, 2);
+    uint64_t size = val_u64(cu, 3);
+    int rc;
+
+    a->leaf = NOT_A_LEAF;
+    if (height != a->height)
+        return bad(a, "blocks has no row for height %" PRIu64 " (next row is height %" PRIu64 ")",
+                   a->height, height);
+    if (first != *next_leaf)
+        return bad(a, "blocks.first_leaf is %" PRIu64 " but the previous block ended at %" PRIu64,
+                   first, *next_leaf);
+    if (size != first + n)
+        return bad(a, "blocks.tree_size %" PRIu64 " is not first_leaf + n_txs", size);
+    for (uint64_t i = first; i < size; i++) {
+        a->leaf = i;
+        rc = cursor_next(a, &a->txs);
+        if (rc < 0)
+            return AU_DB;
+        if (rc == 0)
+            return bad(a, "txs has no row for this leaf (no more rows)");
+        if (val_u64(&a->txs, 0) != i)
+            return bad(a, "txs has no row for this leaf (next row is leaf %s)", val(&a->txs, 0));
+        rc = check_leaf(a);
+        if (rc != AU_OK)
+            return rc;
+    }
+    a->leaf = NOT_A_LEAF;
+    rc = check_checkpoint(a, prev);
+    if (rc != AU_OK)
+        return rc;
+    *next_leaf = size;
+    return AU_OK;
+}
+
+/* After the last block: nothing may be left in txs or merkle_nodes. */
+static int check_leftovers(struct audit *a, uint64_t size)
+{
+    int rc = cursor_next(a, &a->txs);
+
+    if (rc < 0)
+        return AU_DB;
+    if (rc == 1) {
+        a->leaf = val_u64(&a->txs, 0);
+        return bad(a, "txs has a row beyond the last block's tree size %" PRIu64, size);
+    }
+    rc = cursor_next(a, &a->nodes);
+    if (rc < 0)
+        return AU_DB;
+    if (rc == 1)
+        return bad(a,
+                   "merkle_nodes has a row (level %s, idx %s) beyond the last block's tree size "
+                   "%" PRIu64,
+                   val(&a->nodes, 0), val(&a->nodes, 1), size);
+    return AU_OK;
+}
+
+/* ---- the walk --------------------------------------------------------------------------- */
+
+static int walk(struct audit *a, uint64_t *n_blocks, uint64_t *n_txs)
+{
+    uint8_t prev[CHAIN_HASH_LEN] = {0};
+    uint64_t next_leaf = 0;
+    int rc;
+
+    if (load_origin(a) != AU_OK)
+        return AU_DB;
+    rc = load_validators(a);
+    if (rc != AU_OK)
+        return rc;
+    fprintf(a->out, "audit: origin \"%s\", %zu validator key%s from the genesis tx\n", a->origin,
+            a->n_known, a->n_known == 1 ? "" : "s");
+    chain_merkle_frontier_init(&a->f);
+    for (a->height = 0;; a->height++) {
+        rc = cursor_next(a, &a->blocks);
+        if (rc < 0)
+            return AU_DB;
+        if (rc == 0)
+            break;
+        rc = check_block(a, &next_leaf, prev);
+        if (rc != AU_OK)
+            return rc;
+        if ((a->height + 1) % PROGRESS_EVERY == 0) {
+            fprintf(a->out, "audit: blocks 0..%" PRIu64 " ok (tree size %" PRIu64 ")\n", a->height,
+                    next_leaf);
+            fflush(a->out);
+        }
+    }
+    a->leaf = NOT_A_LEAF;
+    rc = check_leftovers(a, next_leaf);
+    if (rc != AU_OK)
+        return rc;
+    *n_blocks = a->height;
+    *n_txs = next_leaf;
+    return AU_OK;
+}
+
+int srv_audit(PGconn *c, FILE *out)
+{
+    static const char *const setup[] = {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        "DECLARE audit_blocks NO SCROLL CURSOR FOR SELECT height, first_leaf, n_txs, tree_size, "
+        "root, time_ms, checkpoint FROM blocks ORDER BY height",
+        "DECLARE audit_txs NO SCROLL CURSOR FOR SELECT leaf_index, tx_id, height, leaf FROM txs "
+        "ORDER BY leaf_index",
+        /* The order the frontier completes nodes in: by the last leaf covered, then level. */
+        "DECLARE audit_nodes NO SCROLL CURSOR FOR SELECT level, idx, hash FROM merkle_nodes "
+        "ORDER BY ((idx + 1) << level::int) - 1, level",
+    };
+    struct audit *a = calloc(1, sizeof(*a));
+    uint64_t n_blocks = 0, n_txs = 0;
+    PGresult *res;
+    int rc = AU_OK;
+
+    if (a == NULL) {
+        fprintf(out, "audit: out of memory\n");
+        return -1;
+    }
+    a->c = c;
+    a->out = out;
+    a->leaf = NOT_A_LEAF;
+    /* Batches: a leaf is up to 64 KiB, so few txs at a time; blocks and nodes are small. */
+    a->blocks.fetch = "FETCH 500 FROM audit_blocks";
+    a->txs.fetch = "FETCH 200 FROM audit_txs";
+    a->nodes.fetch = "FETCH 2000 FROM audit_nodes";
+    for (size_t i = 0; rc == AU_OK && i < sizeof(setup) / sizeof(setup[0]); i++) {
+        res = exec(a, setup[i], PGRES_COMMAND_OK);
+        rc = res == NULL ? AU_DB : AU_OK;
+        PQclear(res);
+    }
+    if (rc == AU_OK)
+        rc = walk(a, &n_blocks, &n_txs);
+    PQclear(a->blocks.res);
+    PQclear(a->txs.res);
+    PQclear(a->nodes.res);
+    PQclear(PQexec(c, "ROLLBACK")); /* read-only: nothing to keep; closes the cursors */
+    if (rc == AU_OK)
+        fprintf(out, "audit: clean (%" PRIu64 " blocks, %" PRIu64 " txs)\n", n_blocks, n_txs);
+    fflush(out);
+    free(a);
+    return rc == AU_OK ? 0 : rc == AU_BAD ? 1 : -1;
+}
