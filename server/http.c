@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "http.h"
+#include "auth.h"
 #include "err.h"
 #include "server.h"
 #include "static.h"
@@ -265,20 +266,6 @@ static unsigned early_checks(struct srv_req *r)
     return 0;
 }
 
-static unsigned check_auth(struct srv_req *r)
-{
-    switch (r->match.route->auth) {
-    case SRV_AUTH_PUBLIC:
-        return 0;
-    case SRV_AUTH_USER:
-    case SRV_AUTH_ADMIN:
-    case SRV_AUTH_UNSET:
-        break;
-    }
-    /* Default deny: sessions and tokens arrive with the auth subsystem. */
-    return srv_reply_error(r, 401, "login_required", "sign in to do this", NULL);
-}
-
 static unsigned parse_body(struct srv_req *r)
 {
     json_error_t jerr;
@@ -313,7 +300,10 @@ static unsigned dispatch(struct srv_req *r)
             return serve_static(r);
         return srv_reply_error(r, 404, "not_found", "no such endpoint", NULL);
     }
-    if ((status = check_auth(r)) != 0 || (status = parse_body(r)) != 0)
+    /* Who first (401 before 400), then the body, then whether the route allows them: an
+     * SRV_AUTH_ORG route may name its org in the body. */
+    if ((status = srv_auth_identify(r)) != 0 || (status = parse_body(r)) != 0 ||
+        (status = srv_auth_authorise(r)) != 0)
         return status;
     return r->match.route->handler(r);
 }
@@ -330,6 +320,8 @@ static void add_common_headers(struct srv_req *r)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (atomic_load(&r->srv->draining))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r->set_cookie[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
 }
 
 static enum MHD_Result queue_reply(struct srv_req *r)

@@ -19,6 +19,20 @@ struct MHD_Response;
 /* Returned by a handler that suspended its request (srv_req_suspend) to answer it later. */
 #define SRV_ASYNC 0u
 
+/* Who is calling (auth.c fills it). */
+struct srv_who {
+    int64_t user_id;    /* 0: anonymous */
+    char username[64];  /* the account */
+    char node_role[16]; /* "admin", "regulator", or "" */
+    char principal[72]; /* the user's own ledger identity (individuals), or "" */
+    int via_token;      /* identified by a bearer token, not a session */
+    char token_org[72]; /* a token's scope */
+    char token_role[24];
+    char csrf[48];        /* the session's CSRF token */
+    char acting_org[72];  /* the org this request acts in, once authorised */
+    char acting_role[24]; /* the role that allowed it */
+};
+
 struct srv_req {
     struct srv *srv;             /* the server, borrowed */
     struct MHD_Connection *conn; /* borrowed from libmicrohttpd */
@@ -38,6 +52,9 @@ struct srv_req {
     int queued;                  /* the answer is handed to libmicrohttpd */
     uint64_t start_us;           /* monotonic time of the first byte */
     void *user;                  /* for the handler that suspended it (e.g. a pending tx) */
+    struct srv_who who;          /* the caller */
+    char tx_id[65];              /* a tx this request put on the ledger, for the audit log */
+    char set_cookie[160];        /* a Set-Cookie header to send, or "" */
 };
 
 /* Starts serving on the configured address. Returns 0, or SRV_EIO with a reason in err. */

@@ -4,7 +4,9 @@
  */
 #define _DEFAULT_SOURCE
 #include "audit.h"
+#include "auth.h"
 #include "config.h"
+#include "custody.h"
 #include "db.h"
 #include "err.h"
 #include "http.h"
@@ -30,10 +32,11 @@ static const char *env_get(const char *name)
     return getenv(name);
 }
 
-static int migrate(const struct srv_config *cfg)
+/* Applies migrations and, for a server, makes the admin account on first start. */
+static int migrate(const struct srv_config *cfg, int bootstrap)
 {
     char err[512];
-    int applied = 0;
+    int applied = 0, rc = -1;
     PGconn *c = db_connect(cfg->db, err, sizeof(err));
 
     if (c == NULL) {
@@ -42,13 +45,18 @@ static int migrate(const struct srv_config *cfg)
     }
     if (srv_migrate(c, &applied, err, sizeof(err)) != 0) {
         srv_log_error("%s", err);
-        PQfinish(c);
-        return -1;
+        goto out;
     }
     if (applied > 0)
         srv_log_error("applied %d migration%s", applied, applied == 1 ? "" : "s");
+    if (bootstrap && srv_auth_bootstrap(c, err, sizeof(err)) != 0) {
+        srv_log_error("%s", err);
+        goto out;
+    }
+    rc = 0;
+out:
     PQfinish(c);
-    return 0;
+    return rc;
 }
 
 static int write_port_file(const char *path, unsigned port)
@@ -77,31 +85,52 @@ static void wait_for_signal(const sigset_t *set)
                   sig == SIGINT ? "SIGINT" : "SIGTERM", DRAIN_MS / 1000);
 }
 
+/* The master key may be created only while no custodial key exists: afterwards a missing key
+ * means the sealed keys could not be opened, and starting would hide that. */
+static int open_custody(struct srv *s, char *err, size_t errlen)
+{
+    PGconn *c = db_connect(s->cfg.db, err, errlen);
+    PGresult *r;
+    int empty;
+
+    if (c == NULL)
+        return -1;
+    r = PQexec(c, "SELECT NOT EXISTS (SELECT 1 FROM custody_keys)");
+    empty = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    PQfinish(c);
+    return srv_custody_open(s, empty, err, errlen);
+}
+
+/* Stops in the reverse order of start; each step copes with what was never started. */
+static void teardown(struct srv *s)
+{
+    seq_close(s->seq); /* answers whatever is still queued, so nothing stays suspended */
+    s->seq = NULL;
+    srv_http_stop(s);
+    srv_custody_close(s);
+}
+
 static int serve(struct srv *s, const sigset_t *set)
 {
     char err[512];
 
-    if (srv_init(s, err, sizeof(err)) != 0 || seq_open(s, &s->seq, err, sizeof(err)) != 0 ||
-        srv_http_start(s, err, sizeof(err)) != 0) {
+    if (srv_init(s, err, sizeof(err)) != 0 || open_custody(s, err, sizeof(err)) != 0 ||
+        seq_open(s, &s->seq, err, sizeof(err)) != 0 || srv_http_start(s, err, sizeof(err)) != 0) {
         srv_log_error("%s", err);
-        seq_close(s->seq);
-        s->seq = NULL;
+        teardown(s);
         return 1;
     }
     if (s->cfg.port_file[0] && write_port_file(s->cfg.port_file, srv_http_port(s)) != 0) {
         srv_log_error("cannot write --port-file %s", s->cfg.port_file);
-        srv_http_stop(s);
-        seq_close(s->seq);
-        s->seq = NULL;
+        teardown(s);
         return 1;
     }
     srv_log_error("serving http://%s:%u/ (%u threads)", s->cfg.listen_host, srv_http_port(s),
                   s->cfg.threads);
     wait_for_signal(set);
     srv_http_quiesce(s, DRAIN_MS);
-    seq_close(s->seq); /* answers whatever is still queued, so nothing stays suspended */
-    s->seq = NULL;
-    srv_http_stop(s);
+    teardown(s);
     srv_log_error("stopped");
     return 0;
 }
@@ -135,11 +164,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "lianxind: libsodium failed to initialise\n");
         return 1;
     }
-    if (migrate(&s.cfg) != 0)
-        return 1;
-    if (strcmp(s.cfg.command, "migrate") == 0)
-        return 0;
     if (strcmp(s.cfg.command, "audit") == 0) {
+        /* Read-only: no migration, so an audit never changes what it examines. */
         /* 0 clean, 1 inconsistent (the report says where), 2 the database failed. */
         PGconn *c = db_connect(s.cfg.db, err, sizeof(err));
 
@@ -151,6 +177,10 @@ int main(int argc, char **argv)
         PQfinish(c);
         return rc == 0 ? 0 : rc == 1 ? 1 : 2;
     }
+    if (migrate(&s.cfg, strcmp(s.cfg.command, "serve") == 0) != 0)
+        return 1;
+    if (strcmp(s.cfg.command, "migrate") == 0)
+        return 0;
     rc = serve(&s, &set);
     srv_fini(&s);
     return rc;

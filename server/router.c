@@ -43,7 +43,7 @@ static int pattern_valid(const char *p)
 
 int srv_router_add(struct srv_router *r, const struct srv_route *route, char *err, size_t errlen)
 {
-    if (route->auth == SRV_AUTH_UNSET) {
+    if (route->auth == SRV_AUTH_UNSET || (route->auth == SRV_AUTH_ORG && route->roles == 0)) {
         snprintf(err, errlen, "route %s %s declares no auth", route->method, route->pattern);
         return SRV_EINVAL;
     }

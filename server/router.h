@@ -18,8 +18,24 @@ enum srv_auth {
     SRV_AUTH_UNSET = 0, /* not declared: refused at start-up */
     SRV_AUTH_PUBLIC,    /* anyone, no login */
     SRV_AUTH_USER,      /* any signed-in user or token */
-    SRV_AUTH_ADMIN,     /* node administrator */
+    SRV_AUTH_ADMIN,     /* the node administrator */
+    SRV_AUTH_OVERSIGHT, /* the administrator or a regulator */
+    SRV_AUTH_ORG,       /* one of .roles in the org the request names (route parameter :org, or
+                           "org" in a JSON body); the administrator always; a regulator on GET */
 };
+
+/* Roles inside an organisation, for SRV_AUTH_ORG routes (a bit set). */
+enum srv_role {
+    SRV_ROLE_ORG_ADMIN = 1 << 0,
+    SRV_ROLE_ISSUER = 1 << 1,
+    SRV_ROLE_CLERK = 1 << 2,
+    SRV_ROLE_REGISTRAR = 1 << 3,
+    SRV_ROLE_FUND_MANAGER = 1 << 4,
+    SRV_ROLE_AUDITOR = 1 << 5,
+    SRV_ROLE_MARKET_OPERATOR = 1 << 6,
+    SRV_ROLE_MEMBER = 1 << 7,
+};
+#define SRV_ROLE_ANY 0xffu
 
 enum srv_body {
     SRV_BODY_NONE = 0, /* no body expected; one sent is ignored */
@@ -33,6 +49,7 @@ struct srv_route {
     srv_handler_fn handler; /* called for a match */
     enum srv_auth auth;     /* who may call */
     enum srv_body body;     /* accepted body */
+    unsigned roles;         /* SRV_AUTH_ORG: the enum srv_role bits that may call */
 };
 
 #define SRV_MAX_ROUTES 256
@@ -61,7 +78,8 @@ struct srv_match {
 };
 
 /* Appends route (borrowed; must outlive the router). Returns 0, or SRV_EINVAL with a reason in
- * err when the route lacks an auth declaration, has a malformed pattern, or duplicates one. */
+ * err when the route lacks an auth declaration (or an SRV_AUTH_ORG route names no role), has a
+ * malformed pattern, or duplicates one. */
 int srv_router_add(struct srv_router *r, const struct srv_route *route, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 

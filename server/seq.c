@@ -671,6 +671,11 @@ void seq_enqueue(struct seq *q, struct seq_sub *sub)
         sub->done(sub);
 }
 
+const struct chain_note_signer *seq_admin_key(struct seq *q)
+{
+    return q ? q->admin_key : NULL;
+}
+
 void seq_head(struct seq *q, uint64_t *height, uint64_t *tree_size)
 {
     *height = atomic_load(&q->pub_height);

@@ -56,6 +56,10 @@ void seq_close(struct seq *q);
 /* Chain head as of the last commit, for status pages. */
 void seq_head(struct seq *q, uint64_t *height, uint64_t *tree_size);
 
+/* The consortium admin key, loaded at start (borrowed; NULL before seq_open). */
+struct chain_note_signer;
+const struct chain_note_signer *seq_admin_key(struct seq *q);
+
 /* Marks an item refused (before or during sequencing). */
 void seq_item_refuse(struct seq_item *it, unsigned status, const char *code, const char *message,
                      const char *detail);

@@ -30,6 +30,7 @@ struct srv {
     atomic_int inflight;         /* requests begun and not completed */
     atomic_int draining;         /* set once shutdown began */
     const char *version;         /* build version string */
+    unsigned char *master_key;   /* sodium_malloc\'d; seals custodial keys (custody.c) */
 };
 
 /* Writes one line to stderr: "2026-11-24T01:02:03.456Z lianxind: <message>". */

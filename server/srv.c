@@ -4,6 +4,7 @@
  */
 #define _DEFAULT_SOURCE
 #include "server.h"
+#include "auth.h"
 #include "err.h"
 #include "http.h"
 #include "srv.h"
@@ -47,7 +48,7 @@ static unsigned metrics(struct srv_req *r)
 }
 
 static const struct srv_route server_routes[] = {
-    {"GET", "/metrics", metrics, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
+    {"GET", "/metrics", metrics, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
 };
 
 static int open_access_log(struct srv *s, char *err, size_t errlen)
@@ -73,6 +74,9 @@ static int build_routes(struct srv *s, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof(server_routes) / sizeof(server_routes[0]); i++)
         if (srv_router_add(&s->router, &server_routes[i], err, errlen) != 0)
             return SRV_EINVAL;
+    for (size_t i = 0; i < srv_n_auth_routes; i++)
+        if (srv_router_add(&s->router, &srv_auth_routes[i], err, errlen) != 0)
+            return SRV_EINVAL;
     for (size_t m = 0; m < lx_n_modules; m++)
         for (size_t i = 0; i < lx_modules[m]->n_routes; i++)
             if (srv_router_add(&s->router, &lx_modules[m]->routes[i], err, errlen) != 0)
@@ -86,6 +90,10 @@ static struct db_stmt all_stmts[256];
 static int gather_stmts(size_t *n, char *err, size_t errlen)
 {
     *n = 0;
+    for (size_t i = 0; i < srv_n_auth_stmts; i++)
+        all_stmts[(*n)++] = srv_auth_stmts[i];
+    for (size_t i = 0; i < srv_n_auth_api_stmts; i++)
+        all_stmts[(*n)++] = srv_auth_api_stmts[i];
     for (size_t m = 0; m < lx_n_modules; m++) {
         for (size_t i = 0; i < lx_modules[m]->n_stmts; i++) {
             if (*n == sizeof(all_stmts) / sizeof(all_stmts[0])) {

@@ -36,17 +36,17 @@ static unsigned health(struct srv_req *r)
 }
 
 static const struct srv_route routes[] = {
-    {"GET", "/api/health", health, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"POST", "/api/chain/tx", core_submit, SRV_AUTH_PUBLIC, SRV_BODY_RAW_JSON},
-    {"GET", "/api/chain/authorised", core_get_authorised, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"GET", "/api/chain/checkpoint", core_get_checkpoint, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"GET", "/api/chain/keys", core_get_keys, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"GET", "/api/chain/tx/:id", core_get_tx, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"GET", "/api/chain/proof/:id", core_get_proof, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"GET", "/api/chain/consistency", core_get_consistency, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"GET", "/api/chain/blocks", core_get_blocks, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"GET", "/api/chain/blocks/:height", core_get_block, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"GET", "/api/chain/bundle/:id", core_get_bundle, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
+    {"GET", "/api/health", health, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"POST", "/api/chain/tx", core_submit, SRV_AUTH_PUBLIC, SRV_BODY_RAW_JSON, 0},
+    {"GET", "/api/chain/authorised", core_get_authorised, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"GET", "/api/chain/checkpoint", core_get_checkpoint, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"GET", "/api/chain/keys", core_get_keys, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"GET", "/api/chain/tx/:id", core_get_tx, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"GET", "/api/chain/proof/:id", core_get_proof, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"GET", "/api/chain/consistency", core_get_consistency, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"GET", "/api/chain/blocks", core_get_blocks, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"GET", "/api/chain/blocks/:height", core_get_block, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"GET", "/api/chain/bundle/:id", core_get_bundle, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
 };
 
 static const struct db_stmt stmts[] = {

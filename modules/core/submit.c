@@ -5,6 +5,7 @@
  * the block, and answered with {"tx_id","leaf_index","height"} — an array for an array.
  */
 #include "../../chain/tx.h"
+#include "../../server/custody.h"
 #include "../../server/http.h"
 #include "../../server/seq.h"
 #include "../../server/server.h"
@@ -22,14 +23,6 @@ struct submission {
     struct srv_req *req; /* suspended until done */
     int is_array;        /* answer with an array */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void free_submission(struct submission *s)
 {
@@ -76,26 +69,6 @@ static void answer(struct seq_sub *sub)
     free_submission(s);
     if (req->suspended)
         srv_req_resume(req); /* req belongs to libmicrohttpd again from here */
-}
-
-/* The stateless checks of one tx, on this worker thread. */
-static void check_item(struct srv_req *r, struct seq_item *it)
-{
-    struct lx_reject why = {0};
-    int rc = chain_tx_verify(it->tx, r->srv->cfg.origin, now_ms());
-
-    if (rc != 0) {
-        seq_item_refuse(it, (unsigned)chain_err_http_status(rc), chain_err_code(rc),
-                        chain_strerror(rc), NULL);
-        return;
-    }
-    it->mod = lx_module_find(it->tx->module);
-    if (it->mod == NULL) {
-        seq_item_refuse(it, 422, "unknown_module", "no such module", it->tx->module);
-        return;
-    }
-    if (it->mod->check != NULL && it->mod->check(it->tx, &why) != 0)
-        seq_item_refuse(it, why.status ? why.status : 422, why.code, why.message, NULL);
 }
 
 static void parse_error(struct seq_item *it, int rc, const char *detail)
@@ -179,7 +152,7 @@ unsigned core_submit(struct srv_req *r)
     }
     for (size_t i = 0; i < s->sub.n; i++) {
         if (s->sub.items[i].status == 0)
-            check_item(r, &s->sub.items[i]);
+            srv_tx_check(r->srv, &s->sub.items[i]);
         pending += s->sub.items[i].status == 0;
     }
     if (pending == 0 || r->srv->seq == NULL) {

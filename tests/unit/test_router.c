@@ -12,12 +12,12 @@ static unsigned h_any(struct srv_req *r)
 }
 
 static const struct srv_route routes[] = {
-    {"GET", "/api/health", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"GET", "/api/chain/tx/:id", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"POST", "/api/chain/tx", h_any, SRV_AUTH_PUBLIC, SRV_BODY_RAW_JSON},
-    {"GET", "/api/chain/blocks/:height", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-    {"DELETE", "/api/orgs/:org/keys/:key", h_any, SRV_AUTH_ADMIN, SRV_BODY_NONE},
-    {"GET", "/", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
+    {"GET", "/api/health", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"GET", "/api/chain/tx/:id", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"POST", "/api/chain/tx", h_any, SRV_AUTH_PUBLIC, SRV_BODY_RAW_JSON, 0},
+    {"GET", "/api/chain/blocks/:height", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"DELETE", "/api/orgs/:org/keys/:key", h_any, SRV_AUTH_ADMIN, SRV_BODY_NONE, 0},
+    {"GET", "/", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
 };
 
 static struct srv_router router;
@@ -103,7 +103,8 @@ END_TEST
 
 START_TEST(refuses_undeclared_auth)
 {
-    static const struct srv_route open = {"GET", "/api/open", h_any, SRV_AUTH_UNSET, SRV_BODY_NONE};
+    static const struct srv_route open = {"GET",          "/api/open",   h_any,
+                                          SRV_AUTH_UNSET, SRV_BODY_NONE, 0};
     char err[128] = "";
 
     ck_assert_int_ne(srv_router_add(&router, &open, err, sizeof(err)), 0);
@@ -115,13 +116,13 @@ END_TEST
 START_TEST(refuses_bad_routes)
 {
     static const struct srv_route bad[] = {
-        {"GET", "api/x", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-        {"GET", "/api/x/", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-        {"GET", "/api//x", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-        {"GET", "/api/:", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-        {"BREW", "/api/x", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-        {"GET", "/api/x", NULL, SRV_AUTH_PUBLIC, SRV_BODY_NONE},
-        {"GET", "/api/health", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE}, /* duplicate */
+        {"GET", "api/x", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+        {"GET", "/api/x/", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+        {"GET", "/api//x", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+        {"GET", "/api/:", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+        {"BREW", "/api/x", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+        {"GET", "/api/x", NULL, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+        {"GET", "/api/health", h_any, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0}, /* duplicate */
     };
     char err[128];
 
