@@ -1,0 +1,42 @@
+/* verify.h — offline verification of a tx bundle (docs/LEDGER.md §6, §7): the five checks of
+ * `lianxin verify`, without any network access, so tests and other tools can call them. */
+#ifndef LX_CLI_VERIFY_H
+#define LX_CLI_VERIFY_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "../chain/note.h"
+#include "cli.h"
+
+/* The checks, in the order they are reported; each gives one line "✓ <what>: <detail>" or
+ * "✗ <what>: <reason>" where <what> is one of these names. */
+#define CLI_CHECK_LEAF       "leaf hash"
+#define CLI_CHECK_SIG        "tx signature"
+#define CLI_CHECK_CHECKPOINT "checkpoint signature"
+#define CLI_CHECK_INCLUSION  "inclusion"
+#define CLI_CHECK_KEYS       "key authorisation"
+
+#define CLI_MARK_OK   "\xe2\x9c\x93" /* ✓ U+2713 */
+#define CLI_MARK_FAIL "\xe2\x9c\x97" /* ✗ U+2717 */
+
+/* Verifies bundle (the JSON of GET /api/chain/bundle/<tx_id>) against the validator keys
+ * keys[0..n_keys) and writes one line per check to report:
+ *   1. leaf hash: SHA-256(0x00 || JCS(tx)) equals proof.leaf_hash and tx_id;
+ *   2. tx signature: the tx's Ed25519 signature by its signer;
+ *   3. checkpoint signature: the checkpoint note is signed by a known key (every known key that
+ *      signed must verify) and its body is a checkpoint;
+ *   4. inclusion: the proof puts leaf_hash at leaf_index in the checkpoint's tree (same size,
+ *      same origin as the tx's chain);
+ *   5. key authorisation: every key_evidence entry passes 1, 2 and 4 against the same checkpoint,
+ *      the entries replayed in leaf order obey the identity rules of LEDGER §3, and the tx's
+ *      signer was authorised for its org at its leaf index.
+ * Every check is always reported (a later one is not skipped because an earlier one failed).
+ * Any JSON value is accepted as bundle: a malformed one gives ✗ lines, never a crash.
+ * Returns 0 when all five hold, 1 otherwise. Borrows everything. Needs sodium_init(). */
+int cli_verify_bundle(const json_t *bundle, const struct chain_note_verifier *keys, size_t n_keys,
+                      FILE *report) CLI_WUR;
+
+#endif
