@@ -64,7 +64,7 @@ static const struct opt opts[] = {
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
-static const char *const commands[] = {"serve", "migrate", "audit", "version", "help"};
+static const char *const commands[] = {"serve", "migrate", "audit", "routes", "version", "help"};
 
 /* Parses "a.b.c.d:port" (or "localhost:port") into the listen fields. */
 static int parse_listen(struct srv_config *c, const char *v)
@@ -184,7 +184,8 @@ static int set_command(struct srv_config *c, const char *word, char *err, size_t
             return 0;
         }
     }
-    snprintf(err, errlen, "unknown command '%s' (expected serve, migrate, audit or version)", word);
+    snprintf(err, errlen,
+             "unknown command '%s' (expected serve, migrate, audit, routes or version)", word);
     return SRV_EINVAL;
 }
 
@@ -261,6 +262,7 @@ void srv_config_usage(void *fp)
                "  serve    apply migrations, then serve HTTP (default)\n"
                "  migrate  apply migrations and exit\n"
                "  audit    recompute the ledger from the database and report the first fault\n"
+               "  routes   print the route table with who may call each route (JSON lines)\n"
                "  version  print the version\n\n"
                "options (flag, environment variable, default):\n");
     for (size_t i = 0; i < N_OPTS; i++) {

@@ -135,6 +135,35 @@ static int serve(struct srv *s, const sigset_t *set)
     return 0;
 }
 
+/* `lianxind routes`: the route table as JSON lines, for reviews and the authorisation matrix
+ * test — {"method","pattern","auth","roles":[…]}. */
+static int print_routes(void)
+{
+    static const char *const auth[] = {"unset", "public", "user", "admin", "oversight", "org"};
+    static const char *const roles[] = {"org_admin",    "issuer",  "clerk",           "registrar",
+                                        "fund_manager", "auditor", "market_operator", "member"};
+    static struct srv_router router;
+    char err[256];
+
+    if (srv_routes_build(&router, err, sizeof(err)) != 0) {
+        fprintf(stderr, "lianxind: %s\n", err);
+        return 1;
+    }
+    for (size_t i = 0; i < router.n; i++) {
+        const struct srv_route *rt = router.routes[i];
+
+        printf("{\"method\":\"%s\",\"pattern\":\"%s\",\"auth\":\"%s\",\"roles\":[", rt->method,
+               rt->pattern, auth[rt->auth]);
+        for (unsigned b = 0, first = 1; b < 8; b++)
+            if (rt->roles & (1u << b)) {
+                printf("%s\"%s\"", first ? "" : ",", roles[b]);
+                first = 0;
+            }
+        printf("]}\n");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct srv s; /* large; one per process */
@@ -160,6 +189,8 @@ int main(int argc, char **argv)
         printf("lianxind %s\n", LX_VERSION);
         return 0;
     }
+    if (strcmp(s.cfg.command, "routes") == 0)
+        return print_routes();
     if (sodium_init() < 0) {
         fprintf(stderr, "lianxind: libsodium failed to initialise\n");
         return 1;

@@ -69,17 +69,17 @@ static int open_access_log(struct srv *s, char *err, size_t errlen)
     return 0;
 }
 
-static int build_routes(struct srv *s, char *err, size_t errlen)
+int srv_routes_build(struct srv_router *router, char *err, size_t errlen)
 {
     for (size_t i = 0; i < sizeof(server_routes) / sizeof(server_routes[0]); i++)
-        if (srv_router_add(&s->router, &server_routes[i], err, errlen) != 0)
+        if (srv_router_add(router, &server_routes[i], err, errlen) != 0)
             return SRV_EINVAL;
     for (size_t i = 0; i < srv_n_auth_routes; i++)
-        if (srv_router_add(&s->router, &srv_auth_routes[i], err, errlen) != 0)
+        if (srv_router_add(router, &srv_auth_routes[i], err, errlen) != 0)
             return SRV_EINVAL;
     for (size_t m = 0; m < lx_n_modules; m++)
         for (size_t i = 0; i < lx_modules[m]->n_routes; i++)
-            if (srv_router_add(&s->router, &lx_modules[m]->routes[i], err, errlen) != 0)
+            if (srv_router_add(router, &lx_modules[m]->routes[i], err, errlen) != 0)
                 return SRV_EINVAL;
     return 0;
 }
@@ -135,7 +135,7 @@ int srv_init(struct srv *s, char *err, size_t errlen)
         snprintf(err, errlen, "invalid LIANXIN_DATA '%s': %s", s->cfg.data_dir, strerror(errno));
         return SRV_EINVAL;
     }
-    if (open_access_log(s, err, errlen) != 0 || build_routes(s, err, errlen) != 0 ||
+    if (open_access_log(s, err, errlen) != 0 || srv_routes_build(&s->router, err, errlen) != 0 ||
         gather_stmts(&n_stmts, err, errlen) != 0)
         return SRV_EINVAL;
     s->metrics = srv_metrics_new(&s->router);

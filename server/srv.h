@@ -13,6 +13,11 @@
 int srv_init(struct srv *s, char *err, size_t errlen) __attribute__((warn_unused_result));
 void srv_fini(struct srv *s);
 
+/* Fills router with every route: the server's own and each module's. Returns 0, or SRV_EINVAL
+ * with the offending route in err (an undeclared auth, a duplicate). */
+int srv_routes_build(struct srv_router *router, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 /* Every module's prepared statements, for connections outside the pool (the sequencer).
  * The array is static; *n gets its length. */
 const struct db_stmt *srv_stmts(size_t *n);
