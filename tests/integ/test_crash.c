@@ -145,6 +145,14 @@ START_TEST(sigkill_loses_nothing_acknowledged)
         lx_resp_free(&r);
     }
     ck_assert_int_eq(lx_server_stop(&s), 0);
+    {
+        /* and everything recomputes: leaves, roots, checkpoints, prev links */
+        char cmd[1200];
+
+        snprintf(cmd, sizeof(cmd), "%s audit --db '%s' >%s/audit.out 2>&1",
+                 lx_env("LIANXIN_TEST_BIN"), s.conninfo, s.dir);
+        ck_assert_msg(system(cmd) == 0, "lianxind audit failed after the crashes (see %s)", s.dir);
+    }
 }
 END_TEST
 
