@@ -102,6 +102,20 @@ $(BUILD)/tests/integ/%: $(call obj,tests/integ/%.c) $(call obj,$(INTEG_LIB_SRC))
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 all tests
 
+# Load generator and machine limits for `make bench` (tests/bench/).
+$(BUILD)/bench/loadgen: $(call obj,tests/bench/loadgen.c) $(LIBCHAIN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBCHAIN) $(shell pkg-config --libs jansson libsodium 2>/dev/null)
+
+$(BUILD)/bench/limits: $(call obj,tests/bench/limits.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS)
+
+# The benchmark table (docs/BENCHMARKS.md explains it): about 10 minutes, throwaway database.
+bench: bootstrap
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/loadgen $(BUILD)/bench/limits
+	@scripts/bench
+
 bootstrap:
 	@scripts/bootstrap
 

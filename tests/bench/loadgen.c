@@ -1,0 +1,465 @@
+/*
+ * Lianxin load generator: pre-signs txs (signing is not timed), then drives lianxind over
+ * keep-alive HTTP/1.1 connections and checks every answer — a refused or wrong answer counts as
+ * an error, never as throughput. Prints one JSON line of results.
+ *
+ *   loadgen --port P --mode batch  --conns 8  --batch 1000 --seconds 30
+ *   loadgen --port P --mode single --conns 64 --seconds 30
+ *   loadgen --port P --mode rate   --conns 32 --rate 10000 --seconds 20   (latency at a rate)
+ *   loadgen --port P --mode proof  --conns 8  --seconds 10 --ids FILE     (GET proofs)
+ *   --txs N caps how many txs are signed beforehand (signing is slow: keep it proportionate)
+ *
+ * Txs are self-registrations (core principal.register), each with its own key: the heaviest
+ * core tx for the database (a principal row and a key row each), so the figures are honest.
+ */
+#define _GNU_SOURCE
+#include "../../chain/chain.h"
+#include "../../chain/tx.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct opts {
+    unsigned port, conns, batch, seconds, rate, txs;
+    const char *mode, *ids, *origin, *save_ids;
+};
+
+static struct opts o = {0, 8, 1000, 10, 0, 0, "batch", NULL, "lianxin.local/dev", NULL};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- a minimal keep-alive HTTP/1.1 client -------------------------------------------------- */
+
+struct conn {
+    int fd;
+    char *buf; /* response buffer */
+    size_t cap;
+};
+
+static int conn_open(struct conn *c)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o.port)};
+    int one = 1;
+
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        return -1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (c->buf == NULL) {
+        c->cap = 1 << 22;
+        c->buf = malloc(c->cap);
+    }
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Sends one request and reads the answer; returns the status (0 on a broken connection) and
+ * points *body at the body inside c->buf. */
+static int http(struct conn *c, const char *method, const char *path, const char *body, size_t len,
+                const char **out)
+{
+    char head[512];
+    size_t have = 0, need = 0, hlen = 0;
+    int n = snprintf(head, sizeof(head),
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     method, path, len);
+
+    if (write_all(c->fd, head, (size_t)n) != 0 || (len && write_all(c->fd, body, len) != 0))
+        return 0;
+    for (;;) {
+        ssize_t r = read(c->fd, c->buf + have, c->cap - have - 1);
+        char *end;
+
+        if (r <= 0)
+            return 0;
+        have += (size_t)r;
+        c->buf[have] = '\0';
+        if (hlen == 0 && (end = strstr(c->buf, "\r\n\r\n")) != NULL) {
+            char *cl = strcasestr(c->buf, "\r\nContent-Length:");
+
+            hlen = (size_t)(end - c->buf) + 4;
+            need = hlen + (cl && cl < end ? strtoull(cl + 17, NULL, 10) : 0);
+        }
+        if (hlen && have >= need) {
+            *out = c->buf + hlen;
+            return atoi(c->buf + 9);
+        }
+        if (have + 1 >= c->cap)
+            return 0;
+    }
+}
+
+/* ---- pre-signed txs ------------------------------------------------------------------------ */
+
+static char **txs; /* compact JSON of each tx */
+static size_t n_txs;
+static atomic_size_t next_tx;
+
+struct sign_job {
+    size_t from, to;
+    unsigned seed;
+};
+
+static void *sign_range(void *arg)
+{
+    struct sign_job *j = arg;
+    char id[48], pub[64];
+
+    for (size_t i = j->from; i < j->to; i++) {
+        uint8_t pk[32], sk[64];
+        json_t *env;
+
+        crypto_sign_keypair(pk, sk);
+        snprintf(id, sizeof(id), "b%u-%zu", j->seed, i);
+        if (chain_b64_encode(pk, 32, pub, sizeof(pub)) != 0)
+            abort();
+        env = chain_tx_build(o.origin, "core", "principal.register", id, pk, wall_ms(),
+                             json_pack("{s:s,s:s,s:s}", "id", id, "type", "student", "key", pub));
+        if (env == NULL || chain_tx_sign(env, sk) != 0)
+            abort();
+        txs[i] = json_dumps(env, JSON_COMPACT);
+        json_decref(env);
+    }
+    return NULL;
+}
+
+static void presign(size_t n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    pthread_t th[64];
+    struct sign_job jobs[64];
+    unsigned seed = (unsigned)(now_us() ^ (uint64_t)getpid());
+
+    n_txs = n;
+    txs = calloc(n, sizeof(*txs));
+    if (cores < 1 || cores > 64)
+        cores = 2;
+    for (long t = 0; t < cores; t++) {
+        jobs[t] = (struct sign_job){n * (size_t)t / (size_t)cores,
+                                    n * (size_t)(t + 1) / (size_t)cores, seed};
+        pthread_create(&th[t], NULL, sign_range, &jobs[t]);
+    }
+    for (long t = 0; t < cores; t++)
+        pthread_join(th[t], NULL);
+}
+
+/* ---- workers ------------------------------------------------------------------------------- */
+
+static atomic_ullong ok_txs, errors;
+static uint64_t deadline_us;
+static uint64_t *lat; /* latencies (us) of single/rate requests */
+static atomic_size_t n_lat;
+static FILE *ids_out;
+static pthread_mutex_t ids_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Counts the accepted items of an answer; every one must carry a leaf_index. */
+static size_t count_ok(const char *body, size_t expect)
+{
+    json_t *doc = json_loads(body, 0, NULL);
+    size_t ok = 0;
+
+    if (doc == NULL)
+        return 0;
+    if (json_is_array(doc)) {
+        for (size_t i = 0; i < json_array_size(doc); i++) {
+            json_t *it = json_array_get(doc, i);
+
+            if (json_is_integer(json_object_get(it, "leaf_index"))) {
+                ok++;
+                if (ids_out) {
+                    pthread_mutex_lock(&ids_mu);
+                    fprintf(ids_out, "%s\n", json_string_value(json_object_get(it, "tx_id")));
+                    pthread_mutex_unlock(&ids_mu);
+                }
+            }
+        }
+    } else if (json_is_integer(json_object_get(doc, "leaf_index"))) {
+        ok = 1;
+    }
+    json_decref(doc);
+    return ok <= expect ? ok : 0;
+}
+
+static void *batch_worker(void *arg)
+{
+    struct conn c = {0};
+    size_t cap = 1 << 20;
+    char *body = malloc(cap);
+
+    (void)arg;
+    if (conn_open(&c) != 0) {
+        atomic_fetch_add(&errors, 1);
+        return NULL;
+    }
+    while (now_us() < deadline_us) {
+        size_t first = atomic_fetch_add(&next_tx, o.batch), len = 1;
+        const char *resp;
+
+        if (first + o.batch > n_txs)
+            break;
+        body[0] = '[';
+        for (size_t i = 0; i < o.batch; i++) {
+            size_t l = strlen(txs[first + i]);
+
+            if (len + l + 2 > cap) {
+                cap *= 2;
+                body = realloc(body, cap);
+            }
+            memcpy(body + len, txs[first + i], l);
+            len += l;
+            body[len++] = i + 1 < o.batch ? ',' : ']';
+        }
+        if (http(&c, "POST", "/api/chain/tx", body, len, &resp) == 200) {
+            size_t ok = count_ok(resp, o.batch);
+
+            atomic_fetch_add(&ok_txs, ok);
+            atomic_fetch_add(&errors, o.batch - ok);
+        } else {
+            atomic_fetch_add(&errors, o.batch);
+            close(c.fd);
+            if (conn_open(&c) != 0)
+                break;
+        }
+    }
+    close(c.fd);
+    free(c.buf);
+    free(body);
+    return NULL;
+}
+
+static void *single_worker(void *arg)
+{
+    struct conn c = {0};
+    uint64_t interval = o.rate ? (uint64_t)o.conns * 1000000u / o.rate : 0;
+    uint64_t next = now_us() + (uint64_t)(uintptr_t)arg * (interval / (o.conns ? o.conns : 1));
+
+    if (conn_open(&c) != 0) {
+        atomic_fetch_add(&errors, 1);
+        return NULL;
+    }
+    while (now_us() < deadline_us) {
+        size_t i = atomic_fetch_add(&next_tx, 1);
+        const char *resp;
+        uint64_t t0;
+        int st;
+
+        if (i >= n_txs)
+            break;
+        if (interval) { /* open loop: start on schedule, latency from the scheduled time */
+            while (now_us() < next)
+                usleep(50);
+            t0 = next;
+            next += interval;
+        } else {
+            t0 = now_us();
+        }
+        st = http(&c, "POST", "/api/chain/tx", txs[i], strlen(txs[i]), &resp);
+        if (st == 200 && count_ok(resp, 1) == 1) {
+            size_t k = atomic_fetch_add(&n_lat, 1);
+
+            atomic_fetch_add(&ok_txs, 1);
+            lat[k] = now_us() - t0;
+        } else {
+            atomic_fetch_add(&errors, 1);
+            if (st == 0) {
+                close(c.fd);
+                if (conn_open(&c) != 0)
+                    break;
+            }
+        }
+    }
+    close(c.fd);
+    free(c.buf);
+    return NULL;
+}
+
+static char **proof_ids;
+static size_t n_proof_ids;
+
+static void *proof_worker(void *arg)
+{
+    struct conn c = {0};
+    unsigned seed = (unsigned)(uintptr_t)arg * 7919u + 17u;
+
+    if (conn_open(&c) != 0) {
+        atomic_fetch_add(&errors, 1);
+        return NULL;
+    }
+    while (now_us() < deadline_us) {
+        char path[128];
+        const char *resp;
+        int st;
+
+        snprintf(path, sizeof(path), "/api/chain/proof/%s", proof_ids[rand_r(&seed) % n_proof_ids]);
+        st = http(&c, "GET", path, NULL, 0, &resp);
+        if (st == 200 && strstr(resp, "\"path\"") != NULL)
+            atomic_fetch_add(&ok_txs, 1);
+        else
+            atomic_fetch_add(&errors, 1);
+    }
+    close(c.fd);
+    free(c.buf);
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void load_ids(void)
+{
+    FILE *f = fopen(o.ids, "r");
+    char line[128];
+    size_t cap = 1024;
+
+    proof_ids = malloc(cap * sizeof(*proof_ids));
+    while (f && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strlen(line) != 64)
+            continue;
+        if (n_proof_ids == cap)
+            proof_ids = realloc(proof_ids, (cap *= 2) * sizeof(*proof_ids));
+        proof_ids[n_proof_ids++] = strdup(line);
+    }
+    if (f)
+        fclose(f);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: loadgen --port P --mode batch|single|rate|proof [--conns N] "
+                    "[--batch N] [--seconds S] [--rate R] [--ids FILE] [--save-ids FILE]\n");
+    exit(2);
+}
+
+static void parse(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+
+        if (!strcmp(k, "--port"))
+            o.port = (unsigned)atoi(v);
+        else if (!strcmp(k, "--mode"))
+            o.mode = v;
+        else if (!strcmp(k, "--conns"))
+            o.conns = (unsigned)atoi(v);
+        else if (!strcmp(k, "--batch"))
+            o.batch = (unsigned)atoi(v);
+        else if (!strcmp(k, "--seconds"))
+            o.seconds = (unsigned)atoi(v);
+        else if (!strcmp(k, "--rate"))
+            o.rate = (unsigned)atoi(v);
+        else if (!strcmp(k, "--ids"))
+            o.ids = v;
+        else if (!strcmp(k, "--txs"))
+            o.txs = (unsigned)atoi(v);
+        else if (!strcmp(k, "--save-ids"))
+            o.save_ids = v;
+        else if (!strcmp(k, "--origin"))
+            o.origin = v;
+        else
+            usage();
+    }
+    if (o.port == 0 || o.conns == 0 || o.conns > 1024 || o.batch == 0 || o.batch > 10000)
+        usage();
+}
+
+int main(int argc, char **argv)
+{
+    pthread_t th[1024];
+    void *(*worker)(void *);
+    size_t want;
+    uint64_t t0, t1;
+    double secs;
+
+    parse(argc, argv);
+    if (sodium_init() < 0)
+        return 1;
+    if (!strcmp(o.mode, "proof")) {
+        load_ids();
+        if (n_proof_ids == 0)
+            usage();
+        worker = proof_worker;
+    } else {
+        /* enough txs for the run at a generous rate, signed before the clock starts */
+        want = !strcmp(o.mode, "batch") ? (size_t)o.seconds * 40000
+               : o.rate                 ? (size_t)o.seconds * o.rate + 1000
+                                        : (size_t)o.seconds * 20000;
+        if (o.txs > 0 && o.txs < want)
+            want = o.txs; /* a run that uses them all up ends early; the rate stays right */
+        presign(want);
+        lat = calloc(want, sizeof(*lat));
+        worker = !strcmp(o.mode, "batch") ? batch_worker : single_worker;
+    }
+    if (o.save_ids)
+        ids_out = fopen(o.save_ids, "w");
+    t0 = now_us();
+    deadline_us = t0 + (uint64_t)o.seconds * 1000000u;
+    for (unsigned i = 0; i < o.conns; i++)
+        pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)i);
+    for (unsigned i = 0; i < o.conns; i++)
+        pthread_join(th[i], NULL);
+    t1 = now_us();
+    secs = (double)(t1 - t0) / 1e6;
+    if (ids_out)
+        fclose(ids_out);
+    printf("{\"mode\":\"%s\",\"conns\":%u,\"seconds\":%.2f,\"ok\":%llu,\"errors\":%llu,"
+           "\"per_s\":%.0f",
+           o.mode, o.conns, secs, (unsigned long long)ok_txs, (unsigned long long)errors,
+           (double)ok_txs / secs);
+    if (n_lat > 0) {
+        size_t n = n_lat;
+
+        qsort(lat, n, sizeof(*lat), cmp_u64);
+        printf(",\"p50_ms\":%.2f,\"p99_ms\":%.2f", (double)lat[n / 2] / 1000.0,
+               (double)lat[(size_t)((double)n * 0.99)] / 1000.0);
+    }
+    printf("}\n");
+    return errors == 0 ? 0 : 1;
+}
