@@ -107,13 +107,18 @@ $(BUILD)/bench/loadgen: $(call obj,tests/bench/loadgen.c) $(LIBCHAIN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBCHAIN) $(shell pkg-config --libs jansson libsodium 2>/dev/null)
 
+$(BUILD)/bench/verifybench: $(call obj,tests/bench/verifybench.c) $(LIBCLI) $(LIBCHAIN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBCLI) $(LIBCHAIN) $(CLI_LIBS)
+
 $(BUILD)/bench/limits: $(call obj,tests/bench/limits.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBS)
 
 # The benchmark table (docs/BENCHMARKS.md explains it): about 10 minutes, throwaway database.
 bench: bootstrap
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/loadgen $(BUILD)/bench/limits
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/loadgen $(BUILD)/bench/limits \
+		$(BUILD)/bench/verifybench
 	@scripts/bench
 
 bootstrap:
