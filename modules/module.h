@@ -32,6 +32,7 @@ struct lx_apply_ctx {
     uint64_t leaf_index;   /* the position this tx will take if accepted */
     uint64_t height;       /* the block it goes into */
     int64_t block_time_ms; /* the block's timestamp */
+    void *state;           /* the block state of the module being called (block_begin) */
 };
 
 struct lx_module {
@@ -45,6 +46,14 @@ struct lx_module {
     /* Returns 0 when applied, -1 with *why filled when a rule refuses the tx, or SRV_EDB when
      * the database failed (the block is abandoned and nothing in it is acknowledged). */
     int (*apply)(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why);
+    /* Optional, for speed: called once per block before any apply with every tx of the block
+     * (all modules), so the module can load what its rules will read in a few queries and keep
+     * it in *state (handed back in ctx->state to apply); then once after the last apply, with
+     * commit = 1 to write what it buffered (inside the block's transaction) or 0 to discard.
+     * Returns 0 or SRV_EDB/SRV_ENOMEM (the block is abandoned). */
+    int (*block_begin)(struct lx_apply_ctx *ctx, void **state, const struct chain_tx *const *txs,
+                       size_t n);
+    int (*block_end)(struct lx_apply_ctx *ctx, void *state, int commit);
 };
 
 extern const struct lx_module *const lx_modules[]; /* registry.c */
@@ -57,6 +66,16 @@ const struct lx_module *lx_module_find(const char *name);
  * every tx before its module's apply; implemented by the core module, which owns identities.
  * Returns 0, -1 with *why, or SRV_EDB. */
 int lx_authorise(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why);
+
+/* Is target ("org:<id>" or "tx:<64 hex>") frozen by a regulator? Returns 1 (and, when reason
+ * is not NULL, the freeze's reason in reason[0..cap)), 0, or SRV_EDB. Works on the block's
+ * connection in apply and on pool connections alike. A module's apply refuses a tx that
+ * touches a frozen record (lx_refuse_frozen does both steps). */
+int lx_frozen(PGconn *c, const char *target, char *reason, size_t cap);
+
+/* For apply: 0 when target is not frozen; -1 with *why = 423 "frozen" (the message names the
+ * reason) when it is; SRV_EDB. */
+int lx_refuse_frozen(PGconn *c, const char *target, struct lx_reject *why);
 
 /* Fills *why and returns -1, for one-line refusals in check/apply. */
 int lx_reject(struct lx_reject *why, unsigned status, const char *code, const char *message);

@@ -3,9 +3,11 @@
  * merkle_nodes (in the order the append frontier completes them: by the last leaf a node
  * covers, then by level) side by side; a Merkle frontier rebuilt from the leaves is the
  * reference every stored hash, root and checkpoint is compared with. The first disagreement
- * ends the walk with one precise line.
+ * ends the walk with one precise line. A clean ledger is followed by the audit log: its rows in
+ * id order, merged with the ledger's audit.anchor txs (whose head ids only grow).
  */
 #include "audit.h"
+#include "auditlog.h"
 
 #include "../chain/jcs.h"
 #include "../chain/merkle.h"
@@ -464,6 +466,188 @@ static int check_leftovers(struct audit *a, uint64_t size)
     return AU_OK;
 }
 
+/* ---- the audit log ---------------------------------------------------------------------- */
+
+/* Reports an inconsistency of the audit log (no block or leaf to name) and returns AU_BAD. */
+__attribute__((format(printf, 2, 3))) static int bad_log(struct audit *a, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(a->out, "audit: INCONSISTENT: ");
+    va_start(ap, fmt);
+    vfprintf(a->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', a->out);
+    a->status = AU_BAD;
+    return AU_BAD;
+}
+
+/* The next audit.anchor tx on the ledger (rows of the anchors cursor: leaf_index, leaf). */
+struct anchor {
+    int have;         /* 1 while an anchor is loaded */
+    int64_t head_id;  /* the row it names */
+    uint8_t hash[32]; /* the hash it states */
+    uint64_t leaf;    /* its leaf index */
+    char tx_id[65];   /* its id */
+};
+
+/* Loads the next anchor into an. The ledger walk verified every leaf, and the ledger's rules
+ * admitted only well-formed anchors, so a leaf that does not read as one is reported. */
+static int next_anchor(struct audit *a, struct cursor *cu, struct anchor *an)
+{
+    struct chain_tx *tx = NULL;
+    const char *h;
+    char *leaf = NULL;
+    size_t len = 0;
+    int rc = cursor_next(a, cu);
+
+    an->have = 0;
+    if (rc <= 0)
+        return rc < 0 ? AU_DB : AU_OK;
+    an->leaf = val_u64(cu, 0);
+    if (val_blob(cu, 1, &leaf, &len) != 0 || chain_tx_parse(leaf, len, &tx) != 0) {
+        free(leaf);
+        return bad_log(a, "the audit.anchor tx at leaf %" PRIu64 " does not parse", an->leaf);
+    }
+    h = json_string_value(json_object_get(tx->body, "head_hash"));
+    an->head_id = (int64_t)json_integer_value(json_object_get(tx->body, "head_id"));
+    snprintf(an->tx_id, sizeof(an->tx_id), "%s", tx->id_hex);
+    rc = h != NULL && an->head_id > 0 &&
+         chain_b64_decode_exact(h, strlen(h), an->hash, sizeof(an->hash)) == 0;
+    chain_tx_free(tx);
+    free(leaf);
+    if (!rc)
+        return bad_log(a, "the audit.anchor tx at leaf %" PRIu64 " names no head", an->leaf);
+    an->have = 1;
+    return AU_OK;
+}
+
+/* Copies a text column into a row field; a value too long for it cannot be a row the writer
+ * made, and is reported by the hash check (the cut value hashes differently). */
+static void row_text(const struct cursor *cu, int col, char *dst, size_t cap)
+{
+    snprintf(dst, cap, "%s", val(cu, col));
+}
+
+/* Checks audit_log row by row (ids 1, 2, … without a gap; each prev_hash the previous row's
+ * hash; each hash recomputed) and, alongside, every audit.anchor tx of the ledger against the
+ * row it names. */
+static int walk_log(struct audit *a, struct cursor *rows, struct cursor *anchors, uint64_t *n_rows,
+                    uint64_t *n_anchors)
+{
+    struct srv_auditlog_row row;
+    struct anchor an;
+    uint8_t prev[32] = {0}, stored[32];
+    char want[CHAIN_B64_LEN(32) + 1], got[CHAIN_B64_LEN(32) + 1];
+    int64_t id = 0;
+    int rc;
+
+    if ((rc = next_anchor(a, anchors, &an)) != AU_OK)
+        return rc;
+    for (;;) {
+        rc = cursor_next(a, rows);
+        if (rc < 0)
+            return AU_DB;
+        if (rc == 0)
+            break;
+        id++;
+        memset(&row, 0, sizeof(row));
+        row.id = strtoll(val(rows, 0), NULL, 10);
+        if (row.id != id)
+            return bad_log(a, "audit_log row %" PRId64 ": missing (the next row is %s)", id,
+                           val(rows, 0));
+        row.at_ms = strtoll(val(rows, 1), NULL, 10);
+        row_text(rows, 2, row.username, sizeof(row.username));
+        row_text(rows, 3, row.org, sizeof(row.org));
+        row_text(rows, 4, row.role, sizeof(row.role));
+        row_text(rows, 5, row.method, sizeof(row.method));
+        row_text(rows, 6, row.route, sizeof(row.route));
+        row_text(rows, 7, row.target, sizeof(row.target));
+        row.status = (unsigned)strtoul(val(rows, 8), NULL, 10);
+        row_text(rows, 9, row.tx_id, sizeof(row.tx_id));
+        row_text(rows, 10, row.client, sizeof(row.client));
+        if (val_bytes(rows, 11, row.prev_hash, 32) != 0 || val_bytes(rows, 12, stored, 32) != 0)
+            return bad_log(a, "audit_log row %" PRId64 ": prev_hash or hash is not 32 bytes", id);
+        if (memcmp(row.prev_hash, prev, 32) != 0)
+            return bad_log(a,
+                           "audit_log row %" PRId64 ": prev_hash differs from the hash of row "
+                           "%" PRId64,
+                           id, id - 1);
+        if (srv_auditlog_row_hash(&row) != 0)
+            return bad_log(a, "audit_log row %" PRId64 ": a field is not valid UTF-8", id);
+        if (memcmp(row.hash, stored, 32) != 0) {
+            b64(stored, got);
+            b64(row.hash, want);
+            return bad_log(a, "audit_log row %" PRId64 ": hash differs (stored %s, recomputed %s)",
+                           id, got, want);
+        }
+        for (; an.have && an.head_id <= id; (*n_anchors)++) {
+            if (an.head_id < id)
+                return bad_log(a,
+                               "the audit.anchor tx at leaf %" PRIu64 " names row %" PRId64
+                               " after a later row was anchored",
+                               an.leaf, an.head_id);
+            if (memcmp(an.hash, stored, 32) != 0) {
+                b64(an.hash, want);
+                return bad_log(a,
+                               "audit_log row %" PRId64 ": hash differs from the one anchored "
+                               "on the ledger (%s, tx %s at leaf %" PRIu64 "): the log was "
+                               "rewritten up to here",
+                               id, want, an.tx_id, an.leaf);
+            }
+            if ((rc = next_anchor(a, anchors, &an)) != AU_OK)
+                return rc;
+        }
+        memcpy(prev, stored, 32);
+    }
+    *n_rows = (uint64_t)id;
+    if (an.have)
+        return bad_log(a,
+                       "audit_log row %" PRId64 ": missing, but the ledger anchors it (tx %s "
+                       "at leaf %" PRIu64 ")",
+                       an.head_id, an.tx_id, an.leaf);
+    return AU_OK;
+}
+
+static int check_log(struct audit *a)
+{
+    static const char *const setup[] = {
+        "DECLARE audit_log_rows NO SCROLL CURSOR FOR SELECT id, at_ms, username, org, role, "
+        "method, route, target, status, tx_id, client, prev_hash, hash FROM audit_log ORDER BY id",
+        "DECLARE audit_anchor_txs NO SCROLL CURSOR FOR SELECT leaf_index, leaf FROM txs "
+        "WHERE module = 'core' AND type = 'audit.anchor' ORDER BY leaf_index",
+    };
+    struct cursor rows = {.fetch = "FETCH 2000 FROM audit_log_rows"};
+    struct cursor anchors = {.fetch = "FETCH 500 FROM audit_anchor_txs"};
+    uint64_t n_rows = 0, n_anchors = 0;
+    PGresult *res = exec(a, "SELECT to_regclass('audit_log') IS NOT NULL", PGRES_TUPLES_OK);
+    int rc = AU_OK;
+
+    if (res == NULL)
+        return AU_DB;
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        PQclear(res);
+        fprintf(a->out, "audit: no audit_log table (a database from before the audit log)\n");
+        return AU_OK;
+    }
+    PQclear(res);
+    for (size_t i = 0; rc == AU_OK && i < sizeof(setup) / sizeof(setup[0]); i++) {
+        res = exec(a, setup[i], PGRES_COMMAND_OK);
+        rc = res == NULL ? AU_DB : AU_OK;
+        PQclear(res);
+    }
+    if (rc == AU_OK)
+        rc = walk_log(a, &rows, &anchors, &n_rows, &n_anchors);
+    PQclear(rows.res);
+    PQclear(anchors.res);
+    if (rc == AU_OK)
+        fprintf(a->out,
+                "audit: audit_log clean (%" PRIu64 " rows, %" PRIu64 " anchored on the "
+                "ledger)\n",
+                n_rows, n_anchors);
+    return rc;
+}
+
 /* ---- the walk --------------------------------------------------------------------------- */
 
 static int walk(struct audit *a, uint64_t *n_blocks, uint64_t *n_txs)
@@ -539,6 +723,8 @@ int srv_audit(PGconn *c, FILE *out)
     }
     if (rc == AU_OK)
         rc = walk(a, &n_blocks, &n_txs);
+    if (rc == AU_OK)
+        rc = check_log(a); /* the same snapshot: anchors and rows as of one moment */
     PQclear(a->blocks.res);
     PQclear(a->txs.res);
     PQclear(a->nodes.res);

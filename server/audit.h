@@ -21,6 +21,11 @@
  * checkpoint is signed by a validator key of the genesis tx, and its origin, size, root, height,
  * time and prev (SHA-256 of the previous checkpoint body, zeros at genesis) match.
  *
+ * Then the audit log (auditlog.h): audit_log ids contiguous from 1, each prev_hash the previous
+ * row's hash, each hash recomputed from the row's fields, and every core audit.anchor tx on the
+ * ledger naming a row that exists with the hash it states; a problem there is reported as
+ * "audit: INCONSISTENT: audit_log row N: <what differs>".
+ *
  * Writes progress lines and, at the end, either "audit: clean (N blocks, M txs)" or one line
  * "audit: INCONSISTENT at block H, leaf I: <table and what differs>" to out. Returns 0 when clean,
  * 1 when an inconsistency was found (the first one is reported), -1 when the database failed

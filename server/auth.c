@@ -84,7 +84,7 @@ int srv_password_check(const char *hash, const char *password)
 
 #define LIMIT_SLOTS  1024
 #define LIMIT_FAILS  5
-#define LIMIT_WINDOW 60
+#define LIMIT_WINDOW 60 /* seconds, unless LIANXIN_LOGIN_WINDOW_S says otherwise */
 
 struct limit_slot {
     uint64_t key;              /* hash of (user, address); 0 = free */
@@ -99,9 +99,22 @@ static pthread_mutex_t limits_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t limit_hash_key[crypto_shorthash_KEYBYTES];
 static pthread_once_t limit_once = PTHREAD_ONCE_INIT;
 
+/* The window in seconds: LIANXIN_LOGIN_WINDOW_S (1 to 3600), read once, else LIMIT_WINDOW.
+ * Tests shorten it to see a lockout expire without waiting a minute. */
+static time_t limit_window = LIMIT_WINDOW;
+
 static void limit_key_init(void)
 {
+    const char *w = getenv("LIANXIN_LOGIN_WINDOW_S");
+    char *end;
+    unsigned long v;
+
     randombytes_buf(limit_hash_key, sizeof(limit_hash_key));
+    if (w != NULL && *w != '\0') {
+        v = strtoul(w, &end, 10);
+        if (*end == '\0' && v >= 1 && v <= 3600)
+            limit_window = (time_t)v;
+    }
 }
 
 static uint64_t limit_key(const char *user, const char *ip)
@@ -115,8 +128,10 @@ static uint64_t limit_key(const char *user, const char *ip)
     return h | 1; /* never 0, which marks a free slot */
 }
 
-/* The slot for key, or a free or stale one to take; caller holds limits_mu. */
-static struct limit_slot *limit_slot(uint64_t key, time_t now)
+/* The slot for key; when it has none and take is set, a free or stale one taken for it, else
+ * NULL. Only a failure takes a slot: a lookup must never evict another pair's failures.
+ * Caller holds limits_mu. */
+static struct limit_slot *limit_slot(uint64_t key, time_t now, int take)
 {
     struct limit_slot *free_slot = NULL;
     size_t start = (size_t)(key % LIMIT_SLOTS);
@@ -127,9 +142,11 @@ static struct limit_slot *limit_slot(uint64_t key, time_t now)
         if (s->key == key)
             return s;
         if (free_slot == NULL &&
-            (s->key == 0 || s->n == 0 || now - s->fails[s->n - 1] > LIMIT_WINDOW))
+            (s->key == 0 || s->n == 0 || now - s->fails[s->n - 1] > limit_window))
             free_slot = s;
     }
+    if (!take)
+        return NULL;
     if (free_slot == NULL)
         free_slot = &limits[start]; /* table full of fresh failures: evict */
     memset(free_slot, 0, sizeof(*free_slot));
@@ -140,14 +157,15 @@ static struct limit_slot *limit_slot(uint64_t key, time_t now)
 int srv_login_locked(const char *user, const char *ip, unsigned *retry_after_s)
 {
     time_t now = time(NULL);
+    uint64_t key = limit_key(user, ip); /* first: it reads the window */
     int locked = 0;
     struct limit_slot *s;
 
     pthread_mutex_lock(&limits_mu);
-    s = limit_slot(limit_key(user, ip), now);
-    if (s->n == LIMIT_FAILS && now - s->fails[0] < LIMIT_WINDOW) {
+    s = limit_slot(key, now, 0);
+    if (s != NULL && s->n == LIMIT_FAILS && now - s->fails[0] < limit_window) {
         locked = 1;
-        *retry_after_s = (unsigned)(LIMIT_WINDOW - (now - s->fails[0]));
+        *retry_after_s = (unsigned)(limit_window - (now - s->fails[0]));
     }
     pthread_mutex_unlock(&limits_mu);
     return locked;
@@ -156,10 +174,11 @@ int srv_login_locked(const char *user, const char *ip, unsigned *retry_after_s)
 void srv_login_failed(const char *user, const char *ip)
 {
     time_t now = time(NULL);
+    uint64_t key = limit_key(user, ip);
     struct limit_slot *s;
 
     pthread_mutex_lock(&limits_mu);
-    s = limit_slot(limit_key(user, ip), now);
+    s = limit_slot(key, now, 1);
     if (s->n == LIMIT_FAILS) {
         memmove(s->fails, s->fails + 1, (LIMIT_FAILS - 1) * sizeof(s->fails[0]));
         s->n--;
@@ -170,11 +189,13 @@ void srv_login_failed(const char *user, const char *ip)
 
 void srv_login_succeeded(const char *user, const char *ip)
 {
+    uint64_t key = limit_key(user, ip);
     struct limit_slot *s;
 
     pthread_mutex_lock(&limits_mu);
-    s = limit_slot(limit_key(user, ip), time(NULL));
-    s->n = 0;
+    s = limit_slot(key, time(NULL), 0);
+    if (s != NULL)
+        s->n = 0;
     pthread_mutex_unlock(&limits_mu);
 }
 
@@ -192,9 +213,13 @@ void srv_req_client(struct srv_req *r, char *out, size_t cap)
 /* ---- identification ------------------------------------------------------------------------ */
 
 const struct db_stmt srv_auth_stmts[] = {
+    /* A token lives only while its maker could still make it (admin, or org_admin of its
+     * org): taking org_admin away from someone also ends the tokens they made. */
     {"auth_token", "SELECT t.user_id, u.username, t.org, t.role FROM api_tokens t "
                    "JOIN users u ON u.id = t.user_id WHERE t.token_hash = decode($1, 'hex') "
-                   "AND t.revoked_at IS NULL AND t.expires_at > now() AND NOT u.disabled"},
+                   "AND t.revoked_at IS NULL AND t.expires_at > now() AND NOT u.disabled "
+                   "AND (u.node_role = 'admin' OR EXISTS (SELECT 1 FROM roles r WHERE "
+                   "r.user_id = t.user_id AND r.org = t.org AND r.role = 'org_admin'))"},
     {"auth_session",
      "SELECT s.user_id, u.username, coalesce(u.node_role, ''), coalesce(u.principal, ''), "
      "s.csrf, (now() - s.last_seen > interval '" TOSTR(
@@ -344,15 +369,28 @@ int srv_auth_has_role(PGconn *c, int64_t user_id, const char *org, unsigned role
     return found;
 }
 
-/* The org a request names: route parameter, query parameter, or JSON body member "org". */
-static const char *named_org(struct srv_req *r)
+/* The org a request names: route parameter, query parameter, or JSON body member "org". When
+ * more than one names an org they must agree, or *conflict is set: a handler reading the body's
+ * org must never act in another org than the one that was authorised. */
+static const char *named_org(struct srv_req *r, int *conflict)
 {
-    const char *org = srv_req_param(r, "org");
+    const char *from[3] = {srv_req_param(r, "org"), srv_req_query(r, "org"), NULL};
+    const char *org = NULL;
 
-    if (org == NULL)
-        org = srv_req_query(r, "org");
-    if (org == NULL && json_is_object(r->json))
-        org = json_string_value(json_object_get(r->json, "org"));
+    if (json_is_object(r->json) && json_object_get(r->json, "org") != NULL) {
+        from[2] = json_string_value(json_object_get(r->json, "org"));
+        if (from[2] == NULL)
+            from[2] = ""; /* not a string: names no org, and agrees with none */
+    }
+    *conflict = 0;
+    for (size_t i = 0; i < 3; i++) {
+        if (from[i] == NULL)
+            continue;
+        if (org == NULL)
+            org = from[i];
+        else if (strcmp(org, from[i]) != 0)
+            *conflict = 1;
+    }
     return org;
 }
 
@@ -370,10 +408,14 @@ static unsigned forbid(struct srv_req *r)
 
 static unsigned authorise_org(struct srv_req *r, unsigned roles)
 {
-    const char *org = named_org(r);
+    int conflict;
+    const char *org = named_org(r, &conflict);
     PGconn *c;
     int has;
 
+    if (conflict)
+        return srv_reply_error(r, 400, "bad_parameter",
+                               "the path, query and body name different organisations", "org");
     if (org == NULL || *org == '\0' || strlen(org) >= sizeof(r->who.acting_org))
         return srv_reply_error(r, 400, "bad_parameter", "name the organisation", "org");
     if (strcmp(r->who.node_role, "admin") == 0)

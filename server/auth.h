@@ -45,7 +45,7 @@ int srv_password_hash(const char *password, char *out);
 int srv_password_check(const char *hash, const char *password);
 
 /* Login brute-force limiter: 5 failures per (user, address) within 60 s lock that pair until
- * the oldest failure is a minute old. */
+ * the oldest failure is a minute old. LIANXIN_LOGIN_WINDOW_S (read once) changes the 60 s. */
 int srv_login_locked(const char *user, const char *ip, unsigned *retry_after_s);
 void srv_login_failed(const char *user, const char *ip);
 void srv_login_succeeded(const char *user, const char *ip);

@@ -180,6 +180,7 @@ static unsigned password(struct srv_req *r)
         goto out;
     }
     snprintf(uid, sizeof(uid), "%" PRId64, r->who.user_id);
+    params[0] = uid; /* it held the username for the lookup above */
     if (srv_password_hash(new, hash) != 0) {
         status = srv_reply_error(r, 503, "busy", "out of memory", NULL);
         goto out;

@@ -168,9 +168,8 @@ int srv_custody_retire(PGconn *c, const uint8_t pk[32])
     return ok ? 0 : -1;
 }
 
-/* Unseals principal's active key into sk (guarded memory, caller sodium_free's it). */
-static unsigned char *unseal(struct srv *s, PGconn *c, const char *principal, char *err,
-                             size_t errlen)
+unsigned char *srv_custody_unseal(struct srv *s, PGconn *c, const char *principal, char *err,
+                                  size_t errlen)
 {
     const char *params[1] = {principal};
     unsigned char *seed = NULL, *sk = NULL;
@@ -208,7 +207,7 @@ out:
 json_t *srv_custody_sign(struct srv *s, PGconn *c, const char *principal, const char *module,
                          const char *type, json_t *body, char *err, size_t errlen)
 {
-    unsigned char *sk = unseal(s, c, principal, err, errlen);
+    unsigned char *sk = srv_custody_unseal(s, c, principal, err, errlen);
     json_t *env = NULL;
 
     if (sk == NULL) {

@@ -35,6 +35,13 @@ int srv_custody_new_key(struct srv *s, PGconn *c, const char *principal, uint8_t
 /* Marks principal's custodial key pk retired (after a rotation); it never signs again. */
 int srv_custody_retire(PGconn *c, const uint8_t pk[32]) __attribute__((warn_unused_result));
 
+/* Unseals principal's active custodial key (the newest unretired one): returns the libsodium
+ * secret key (seed || public key) in sodium_malloc memory — the caller sodium_free's it as soon
+ * as it has signed — or NULL with err. For signers of documents other than txs (the edu
+ * module's credential proofs) and for signing many txs with one unsealing. */
+unsigned char *srv_custody_unseal(struct srv *s, PGconn *c, const char *principal, char *err,
+                                  size_t errlen);
+
 /* Builds a tx for principal (org = principal) signed with its active custodial key.
  * Returns the envelope (json_decref it) or NULL with err. body is stolen. */
 json_t *srv_custody_sign(struct srv *s, PGconn *c, const char *principal, const char *module,

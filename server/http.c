@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "http.h"
+#include "auditlog.h"
 #include "auth.h"
 #include "err.h"
 #include "server.h"
@@ -240,10 +241,10 @@ static unsigned serve_static(struct srv_req *r)
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
-static int is_json_type(const char *ct)
+/* Is ct the media type want, with or without parameters ("; charset=utf-8")? */
+static int is_type(const char *ct, const char *want)
 {
-    static const char want[] = "application/json";
-    size_t n = sizeof(want) - 1;
+    size_t n = strlen(want);
 
     if (ct == NULL || strncasecmp(ct, want, n) != 0)
         return 0;
@@ -259,8 +260,12 @@ static unsigned early_checks(struct srv_req *r)
 
     if (cl != NULL && strtoull(cl, NULL, 10) > r->srv->cfg.max_body)
         return srv_reply_error(r, 413, "too_large", "request body too large", NULL);
-    if (rt != NULL && rt->body != SRV_BODY_NONE &&
-        !is_json_type(srv_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
+    if (rt != NULL && rt->body == SRV_BODY_CSV &&
+        !is_type(srv_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), "text/csv"))
+        return srv_reply_error(r, 415, "unsupported_media_type", "request body must be text/csv",
+                               NULL);
+    if (rt != NULL && rt->body != SRV_BODY_NONE && rt->body != SRV_BODY_CSV &&
+        !is_type(srv_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), "application/json"))
         return srv_reply_error(r, 415, "unsupported_media_type",
                                "request body must be application/json", NULL);
     return 0;
@@ -472,6 +477,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->queued)
         r->status = 0; /* the client went away before an answer */
     access_log(r, micros);
+    srv_auditlog_request(r); /* state-changing requests only; may wait while its queue is full */
     srv_metrics_observe(s->metrics, r->metrics_route, r->status, micros);
     if (r->resp != NULL)
         MHD_destroy_response(r->resp);

@@ -4,6 +4,7 @@
  */
 #define _DEFAULT_SOURCE
 #include "audit.h"
+#include "auditlog.h"
 #include "auth.h"
 #include "config.h"
 #include "custody.h"
@@ -105,6 +106,8 @@ static int open_custody(struct srv *s, char *err, size_t errlen)
 /* Stops in the reverse order of start; each step copes with what was never started. */
 static void teardown(struct srv *s)
 {
+    /* The audit log writes what is queued and anchors its head: it needs the sequencer. */
+    srv_auditlog_stop(s);
     seq_close(s->seq); /* answers whatever is still queued, so nothing stays suspended */
     s->seq = NULL;
     srv_http_stop(s);
@@ -116,7 +119,8 @@ static int serve(struct srv *s, const sigset_t *set)
     char err[512];
 
     if (srv_init(s, err, sizeof(err)) != 0 || open_custody(s, err, sizeof(err)) != 0 ||
-        seq_open(s, &s->seq, err, sizeof(err)) != 0 || srv_http_start(s, err, sizeof(err)) != 0) {
+        seq_open(s, &s->seq, err, sizeof(err)) != 0 ||
+        srv_auditlog_start(s, err, sizeof(err)) != 0 || srv_http_start(s, err, sizeof(err)) != 0) {
         srv_log_error("%s", err);
         teardown(s);
         return 1;

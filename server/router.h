@@ -41,6 +41,7 @@ enum srv_body {
     SRV_BODY_NONE = 0, /* no body expected; one sent is ignored */
     SRV_BODY_JSON,     /* application/json, parsed before the handler (400 if malformed) */
     SRV_BODY_RAW_JSON, /* application/json, handed over unparsed (the handler parses strictly) */
+    SRV_BODY_CSV,      /* text/csv, handed over unparsed (the handler checks UTF-8) */
 };
 
 struct srv_route {

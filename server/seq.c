@@ -314,6 +314,8 @@ struct block {
     struct growbuf txs;                /* COPY rows for txs */
     struct growbuf nodes;              /* COPY rows for merkle_nodes */
     size_t accepted;                   /* txs in the block */
+    void *states[16]; /* each module\'s block state (block_begin), by registry index */
+    int began;        /* block_begin was called */
 };
 
 static int emit_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[CHAIN_HASH_LEN])
@@ -440,14 +442,69 @@ static int refuse_repeats(struct seq_item **items, size_t n)
     return 0;
 }
 
+static size_t module_index(const struct lx_module *m)
+{
+    for (size_t i = 0; i < lx_n_modules; i++)
+        if (lx_modules[i] == m)
+            return i;
+    return 0;
+}
+
+/* Lets every module load, in a few queries, what its rules will read in this block. */
+static int blocks_begin(struct seq *q, struct block *b, struct seq_item **items, size_t n)
+{
+    const struct chain_tx **txs = malloc((n ? n : 1) * sizeof(*txs));
+    struct lx_apply_ctx ctx = {q->db, b->first_leaf, b->height, b->time_ms, NULL};
+    size_t k = 0;
+    int rc = 0;
+
+    if (txs == NULL)
+        return SRV_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (items[i]->status == 0)
+            txs[k++] = items[i]->tx;
+    b->began = 1;
+    for (size_t m = 0; m < lx_n_modules && m < 16 && rc == 0; m++)
+        if (lx_modules[m]->block_begin != NULL)
+            rc = lx_modules[m]->block_begin(&ctx, &b->states[m], txs, k);
+    free(txs);
+    return rc;
+}
+
+/* commit = 1: modules write what they buffered (inside the block's transaction); 0: discard. */
+static int blocks_end(struct seq *q, struct block *b, int commit)
+{
+    struct lx_apply_ctx ctx = {q->db, b->first_leaf + b->accepted, b->height, b->time_ms, NULL};
+    int rc = 0;
+
+    if (!b->began)
+        return 0;
+    for (size_t m = 0; m < lx_n_modules && m < 16; m++) {
+        int r = 0;
+
+        if (lx_modules[m]->block_end != NULL)
+            r = lx_modules[m]->block_end(&ctx, b->states[m], commit && rc == 0);
+        b->states[m] = NULL;
+        if (r != 0 && rc == 0)
+            rc = r;
+    }
+    b->began = 0;
+    return rc;
+}
+
 /* Runs the rules of one tx. Returns 0 (accepted or refused, see it->status) or SRV_EDB. */
 static int apply_one(struct seq *q, struct block *b, struct seq_item *it)
 {
-    struct lx_apply_ctx ctx = {q->db, b->first_leaf + b->accepted, b->height, b->time_ms};
+    static size_t core = (size_t)-1;
+    struct lx_apply_ctx ctx = {q->db, b->first_leaf + b->accepted, b->height, b->time_ms, NULL};
     struct lx_reject why = {0};
     int rc;
 
+    if (core == (size_t)-1)
+        core = module_index(lx_module_find("core"));
+    ctx.state = b->states[core]; /* identities belong to core */
     rc = lx_authorise(&ctx, it->tx, &why);
+    ctx.state = b->states[module_index(it->mod)];
     if (rc == 0 && it->mod->apply != NULL)
         rc = it->mod->apply(&ctx, it->tx, &why);
     if (rc == -1) {
@@ -537,12 +594,14 @@ static void build_block(struct seq *q, struct seq_item **items, size_t n)
     b.time_ms = wall_ms() > q->last_time_ms ? wall_ms() : q->last_time_ms; /* never backwards */
     b.tree = q->tree;
     if ((rc = refuse_repeats(items, n)) != 0 || (rc = exec_simple(q->db, "BEGIN")) != 0 ||
-        (rc = refuse_known_ids(q, items, n)) != 0)
+        (rc = refuse_known_ids(q, items, n)) != 0 || (rc = blocks_begin(q, &b, items, n)) != 0)
         goto out;
     for (size_t i = 0; i < n && rc == 0; i++)
         if (items[i]->status == 0)
             rc = apply_one(q, &b, items[i]);
     if (rc != 0 || b.accepted == 0)
+        goto out;
+    if ((rc = blocks_end(q, &b, 1)) != 0)
         goto out;
     chain_merkle_frontier_root(&b.tree, root);
     if ((rc = sign_checkpoint(q, &b, root, &note)) != 0 ||
@@ -557,6 +616,7 @@ static void build_block(struct seq *q, struct seq_item **items, size_t n)
     atomic_store(&q->pub_height, q->height);
     atomic_store(&q->pub_size, q->tree.size);
 out:
+    (void)blocks_end(q, &b, 0); /* frees what a failed or empty block left */
     if (q->db != NULL && PQtransactionStatus(q->db) != PQTRANS_IDLE)
         (void)exec_simple(q->db, "ROLLBACK");
     if (rc != 0) {

@@ -4,6 +4,8 @@
  */
 #define _DEFAULT_SOURCE
 #include "server.h"
+#include "admin_api.h"
+#include "auditlog.h"
 #include "auth.h"
 #include "err.h"
 #include "http.h"
@@ -77,6 +79,12 @@ int srv_routes_build(struct srv_router *router, char *err, size_t errlen)
     for (size_t i = 0; i < srv_n_auth_routes; i++)
         if (srv_router_add(router, &srv_auth_routes[i], err, errlen) != 0)
             return SRV_EINVAL;
+    for (size_t i = 0; i < srv_n_admin_routes; i++)
+        if (srv_router_add(router, &srv_admin_routes[i], err, errlen) != 0)
+            return SRV_EINVAL;
+    for (size_t i = 0; i < srv_n_oversight_routes; i++)
+        if (srv_router_add(router, &srv_oversight_routes[i], err, errlen) != 0)
+            return SRV_EINVAL;
     for (size_t m = 0; m < lx_n_modules; m++)
         for (size_t i = 0; i < lx_modules[m]->n_routes; i++)
             if (srv_router_add(router, &lx_modules[m]->routes[i], err, errlen) != 0)
@@ -94,6 +102,10 @@ static int gather_stmts(size_t *n, char *err, size_t errlen)
         all_stmts[(*n)++] = srv_auth_stmts[i];
     for (size_t i = 0; i < srv_n_auth_api_stmts; i++)
         all_stmts[(*n)++] = srv_auth_api_stmts[i];
+    for (size_t i = 0; i < srv_n_admin_stmts; i++)
+        all_stmts[(*n)++] = srv_admin_stmts[i];
+    for (size_t i = 0; i < srv_n_oversight_stmts; i++)
+        all_stmts[(*n)++] = srv_oversight_stmts[i];
     for (size_t m = 0; m < lx_n_modules; m++) {
         for (size_t i = 0; i < lx_modules[m]->n_stmts; i++) {
             if (*n == sizeof(all_stmts) / sizeof(all_stmts[0])) {

@@ -52,12 +52,19 @@ static const struct srv_route routes[] = {
 static const struct db_stmt stmts[] = {
     {"core_chain_head",
      "SELECT coalesce(max(height), -1), coalesce(max(tree_size), 0) FROM blocks"},
-    {"core_key_get", "SELECT principal, added_leaf, revoked_leaf FROM keys "
-                     "WHERE pubkey = decode($1, 'hex')"},
+    /* With the freeze of the key's principal, so lx_authorise needs one round trip. */
+    {"core_key_get", "SELECT k.principal, k.added_leaf, k.revoked_leaf, f.reason FROM keys k "
+                     "LEFT JOIN freezes f ON f.target = 'org:' || k.principal "
+                     "WHERE k.pubkey = decode($1, 'hex')"},
     {"core_key_history",
      "SELECT k.principal, k.added_leaf, k.revoked_leaf, encode(a.tx_id, 'hex'), "
      "encode(r.tx_id, 'hex') FROM keys k JOIN txs a ON a.leaf_index = k.added_leaf "
      "LEFT JOIN txs r ON r.leaf_index = k.revoked_leaf WHERE k.pubkey = decode($1, 'hex')"},
+    {"core_keys_many",
+     "SELECT encode(k.pubkey, 'hex'), k.principal, k.revoked_leaf IS NOT NULL, f.reason "
+     "FROM keys k LEFT JOIN freezes f ON f.target = 'org:' || k.principal "
+     "WHERE k.pubkey = ANY (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)"},
+    {"core_principals_many", "SELECT id FROM principals WHERE id = ANY ($1::text[])"},
     {"core_principal_get", "SELECT kind, type FROM principals WHERE id = $1"},
     {"core_principal_add", "INSERT INTO principals (id, kind, type, name, leaf_index) "
                            "VALUES ($1, $2, $3, $4, $5)"},
@@ -66,6 +73,7 @@ static const struct db_stmt stmts[] = {
     {"core_key_revoke", "UPDATE keys SET revoked_leaf = $2 "
                         "WHERE pubkey = decode($1, 'hex') AND revoked_leaf IS NULL"},
     CORE_LEDGER_STMTS,
+    CORE_OVERSIGHT_STMTS,
 };
 
 const struct lx_module mod_core = {
@@ -76,4 +84,6 @@ const struct lx_module mod_core = {
     .n_stmts = sizeof(stmts) / sizeof(stmts[0]),
     .check = core_check,
     .apply = core_apply,
+    .block_begin = core_block_begin,
+    .block_end = core_block_end,
 };

@@ -7,6 +7,9 @@
 
 #include "../../server/http.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* GET /api/chain/checkpoint, /api/chain/keys, /api/chain/tx/:id, /api/chain/proof/:id,
  * /api/chain/consistency, /api/chain/blocks, /api/chain/blocks/:height,
  * /api/chain/bundle/:id (ledger_api.c) */
@@ -74,5 +77,46 @@ struct lx_apply_ctx;
 int core_check(const struct chain_tx *tx, struct lx_reject *why);
 int core_apply(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why);
 int core_id_valid(const char *id);
+
+/* Oversight txs (oversight.c): audit.anchor, freeze, unfreeze. core_check and core_apply hand
+ * them over when core_oversight_type says so. core_frozen_reject fills *why with 423 "frozen"
+ * and "<what> is frozen: <reason>" (cut on a character boundary) and returns -1. */
+int core_oversight_type(const char *type);
+int core_oversight_check(const struct chain_tx *tx, struct lx_reject *why);
+int core_oversight_apply(struct lx_apply_ctx *ctx, const struct chain_tx *tx,
+                         struct lx_reject *why);
+int core_frozen_reject(struct lx_reject *why, const char *what, const char *reason);
+
+/* The statements of oversight.c, for the core module's stmts[] table (core.c). */
+/* clang-format off */
+#define CORE_OVERSIGHT_STMTS \
+    {"core_anchor_max", "SELECT coalesce(max(head_id), 0) FROM audit_anchors"}, \
+    {"core_anchor_add", "INSERT INTO audit_anchors (head_id, head_hash, leaf_index)" \
+     " VALUES ($1, decode($2, 'base64'), $3)"}, \
+    {"core_tx_exists", "SELECT 1 FROM txs WHERE tx_id = decode($1, 'hex')"}, \
+    {"core_frozen_get", "SELECT reason FROM freezes WHERE target = $1"}, \
+    {"core_freeze_add", "INSERT INTO freezes (target, reason, frozen_by, frozen_leaf," \
+     " frozen_at_ms) VALUES ($1, $2, $3, $4, $5)"}, \
+    {"core_freeze_del", "DELETE FROM freezes WHERE target = $1"}
+/* clang-format on */
+
+/* Identity state (store.c): an in-memory view per block, or the database without one. */
+struct key_row {
+    int found;
+    char principal[80];
+    int revoked;
+    int frozen;       /* the principal is frozen (freezes row "org:<principal>") */
+    char reason[200]; /* why */
+};
+int core_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_tx *const *txs,
+                     size_t n);
+int core_block_end(struct lx_apply_ctx *ctx, void *state, int commit);
+int core_store_before(struct lx_apply_ctx *ctx, const struct chain_tx *tx);
+int core_store_get_key(struct lx_apply_ctx *ctx, const uint8_t key[32], struct key_row *out);
+int core_store_has_principal(struct lx_apply_ctx *ctx, const char *id, int *exists);
+int core_store_add_principal(struct lx_apply_ctx *ctx, const char *id, const char *kind,
+                             const char *type, const char *name);
+int core_store_add_key(struct lx_apply_ctx *ctx, const uint8_t key[32], const char *principal);
+int core_store_revoke(struct lx_apply_ctx *ctx, const uint8_t key[32]);
 
 #endif

@@ -88,6 +88,8 @@ int core_check(const struct chain_tx *tx, struct lx_reject *why)
     const char *f;
     uint8_t key[32];
 
+    if (core_oversight_type(tx->type))
+        return core_oversight_check(tx, why);
     if (strcmp(tx->type, "org.register") == 0) {
         if ((f = body_shape(b, reg)) != NULL)
             return bad(why, f, "is missing, not a string, or not expected");
@@ -130,76 +132,6 @@ int core_check(const struct chain_tx *tx, struct lx_reject *why)
 
 /* ---- stateful rules ------------------------------------------------------------------------ */
 
-struct key_row {
-    int found;
-    char principal[80];
-    int revoked;
-};
-
-static int get_key(PGconn *db, const uint8_t key[32], struct key_row *out)
-{
-    char hex[65];
-    const char *params[1] = {hex};
-    PGresult *r;
-
-    chain_hex_encode(key, 32, hex);
-    r = PQexecPrepared(db, "core_key_get", 1, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return SRV_EDB;
-    }
-    out->found = PQntuples(r) == 1;
-    if (out->found) {
-        snprintf(out->principal, sizeof(out->principal), "%s", PQgetvalue(r, 0, 0));
-        out->revoked = !PQgetisnull(r, 0, 2);
-    }
-    PQclear(r);
-    return 0;
-}
-
-static int principal_exists(PGconn *db, const char *id, int *exists)
-{
-    const char *params[1] = {id};
-    PGresult *r = PQexecPrepared(db, "core_principal_get", 1, params, NULL, NULL, 0);
-
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return SRV_EDB;
-    }
-    *exists = PQntuples(r) == 1;
-    PQclear(r);
-    return 0;
-}
-
-static int run(PGconn *db, const char *stmt, int n, const char *const *params)
-{
-    PGresult *r = PQexecPrepared(db, stmt, n, params, NULL, NULL, 0);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-
-    PQclear(r);
-    return ok ? 0 : SRV_EDB;
-}
-
-static int add_principal(struct lx_apply_ctx *ctx, const char *id, const char *kind,
-                         const char *type, const char *name)
-{
-    char leaf[24];
-    const char *params[5] = {id, kind, type, name, leaf};
-
-    snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
-    return run(ctx->db, "core_principal_add", 5, params);
-}
-
-static int add_key(struct lx_apply_ctx *ctx, const uint8_t key[32], const char *principal)
-{
-    char hex[65], leaf[24];
-    const char *params[3] = {hex, principal, leaf};
-
-    chain_hex_encode(key, 32, hex);
-    snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
-    return run(ctx->db, "core_key_add", 3, params);
-}
-
 /* A new principal with its first key: org.register and principal.register. */
 static int register_principal(struct lx_apply_ctx *ctx, const json_t *b, const char *kind,
                               struct lx_reject *why)
@@ -210,17 +142,17 @@ static int register_principal(struct lx_apply_ctx *ctx, const json_t *b, const c
 
     if (key_field(b, key) != 0)
         return lx_reject(why, 422, "invalid_body", "body field 'key' is not a key");
-    if ((rc = principal_exists(ctx->db, str(b, "id"), &exists)) != 0 ||
-        (rc = get_key(ctx->db, key, &k)) != 0)
+    if ((rc = core_store_has_principal(ctx, str(b, "id"), &exists)) != 0 ||
+        (rc = core_store_get_key(ctx, key, &k)) != 0)
         return rc;
     if (exists)
         return lx_reject(why, 409, "principal_exists", "this id is already registered");
     if (k.found)
         return lx_reject(why, 409, "key_exists", "this key is already registered");
-    if ((rc = add_principal(ctx, str(b, "id"), kind, str(b, "type"),
-                            str(b, "name") ? str(b, "name") : "")) != 0)
+    if ((rc = core_store_add_principal(ctx, str(b, "id"), kind, str(b, "type"),
+                                       str(b, "name") ? str(b, "name") : "")) != 0)
         return rc;
-    return add_key(ctx, key, str(b, "id"));
+    return core_store_add_key(ctx, key, str(b, "id"));
 }
 
 static int key_op(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why)
@@ -229,8 +161,6 @@ static int key_op(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx
     const char *principal = str(b, "principal");
     struct key_row k;
     uint8_t key[32];
-    char hex[65], leaf[24];
-    const char *params[2] = {hex, leaf};
     int exists, rc;
 
     if (strcmp(tx->org, principal) != 0 && strcmp(tx->org, "admin") != 0)
@@ -238,21 +168,19 @@ static int key_op(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx
                          "only the principal itself or the admin may change its keys");
     if (key_field(b, key) != 0)
         return lx_reject(why, 422, "invalid_body", "body field 'key' is not a key");
-    if ((rc = principal_exists(ctx->db, principal, &exists)) != 0 ||
-        (rc = get_key(ctx->db, key, &k)) != 0)
+    if ((rc = core_store_has_principal(ctx, principal, &exists)) != 0 ||
+        (rc = core_store_get_key(ctx, key, &k)) != 0)
         return rc;
     if (!exists)
         return lx_reject(why, 409, "unknown_principal", "no such principal");
     if (strcmp(tx->type, "key.add") == 0) {
         if (k.found)
             return lx_reject(why, 409, "key_exists", "this key is already registered");
-        return add_key(ctx, key, principal);
+        return core_store_add_key(ctx, key, principal);
     }
     if (!k.found || strcmp(k.principal, principal) != 0 || k.revoked)
         return lx_reject(why, 409, "key_not_active", "the principal has no such active key");
-    chain_hex_encode(key, 32, hex);
-    snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
-    return run(ctx->db, "core_key_revoke", 2, params);
+    return core_store_revoke(ctx, key);
 }
 
 static int genesis(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why)
@@ -261,13 +189,15 @@ static int genesis(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct l
 
     if (ctx->leaf_index != 0)
         return lx_reject(why, 409, "genesis_exists", "the chain has its genesis already");
-    if ((rc = add_principal(ctx, "admin", "admin", "admin", "consortium admin")) != 0)
+    if ((rc = core_store_add_principal(ctx, "admin", "admin", "admin", "consortium admin")) != 0)
         return rc;
-    return add_key(ctx, tx->signer, "admin");
+    return core_store_add_key(ctx, tx->signer, "admin");
 }
 
 int core_apply(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why)
 {
+    if (core_oversight_type(tx->type))
+        return core_oversight_apply(ctx, tx, why);
     if (strcmp(tx->type, "genesis") == 0)
         return genesis(ctx, tx, why);
     if (strcmp(tx->type, "org.register") == 0) {
@@ -286,12 +216,15 @@ int lx_authorise(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_
     struct key_row k;
     int rc;
 
+    /* Buffered identity writes reach the database before code that may read it runs. */
+    if ((rc = core_store_before(ctx, tx)) != 0)
+        return rc;
     /* The two txs that introduce their own signer: genesis (checked by core_apply to be leaf
      * 0) and a self-registration (core_check made sure the key is the signer's). */
     if (strcmp(tx->module, "core") == 0 &&
         (strcmp(tx->type, "genesis") == 0 || strcmp(tx->type, "principal.register") == 0))
         return 0;
-    if ((rc = get_key(ctx->db, tx->signer, &k)) != 0)
+    if ((rc = core_store_get_key(ctx, tx->signer, &k)) != 0)
         return rc;
     if (!k.found)
         return lx_reject(why, 409, "unknown_key", "the signing key is not registered");
@@ -299,6 +232,8 @@ int lx_authorise(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_
         return lx_reject(why, 409, "key_not_authorised", "the signing key does not belong to org");
     if (k.revoked)
         return lx_reject(why, 409, "key_revoked", "the signing key was revoked");
+    if (k.frozen) /* a regulator's freeze of the org (oversight.c) */
+        return core_frozen_reject(why, "the organisation", k.reason);
     return 0;
 }
 

@@ -7,6 +7,7 @@
  * block it is proved against, and that block holds it.
  */
 #include "core_int.h"
+#include "bundle.h"
 
 #include "../../chain/jcs.h"
 #include "../../chain/merkle.h"
@@ -675,25 +676,48 @@ static int evidence_json(PGconn *c, const PGresult *ev, uint64_t tree_size, json
     return LA_OK;
 }
 
-unsigned core_get_bundle(struct srv_req *r)
+/* Looks up the tx whose id is the hex id (64 lowercase digits, checked by the caller). Returns
+ * 0 with *t filled (json_decref t->tx), LA_NOTFOUND, LA_DB, LA_DATA or LA_NOMEM. */
+static int load_tx_hex(PGconn *c, const char *id, struct tx_row *t)
+{
+    const char *params[1] = {id};
+    PGresult *res;
+    int rc;
+
+    t->tx = NULL;
+    if (chain_hex_decode(id, strlen(id), t->hash, CHAIN_HASH_LEN) != 0)
+        return LA_NOTFOUND;
+    memcpy(t->id_hex, id, CHAIN_TX_ID_HEX_LEN + 1);
+    res = run(c, "core_ledger_tx", 1, params);
+    if (res == NULL)
+        return LA_DB;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return LA_NOTFOUND;
+    }
+    t->leaf_index = col_u64(res, 0, 0);
+    t->height = col_u64(res, 0, 1);
+    rc = col_leaf_json(res, 0, 2, &t->tx);
+    PQclear(res);
+    return rc;
+}
+
+int core_bundle_build(PGconn *c, const char *tx_id_hex, json_t **out)
 {
     struct tx_row t = {0};
     struct head h = {0};
     char leaf_s[24];
     const char *params[1] = {leaf_s};
-    PGconn *c = NULL;
     PGresult *ev = NULL;
-    json_t *proof = NULL, *evidence = NULL, *body;
-    unsigned status;
+    json_t *proof = NULL, *evidence = NULL;
     int rc;
 
-    if ((status = acquire(r, &c)) != 0)
-        return status;
-    if ((status = load_tx(r, c, &t)) != 0)
+    *out = NULL;
+    if ((rc = load_tx_hex(c, tx_id_hex, &t)) != LA_OK)
         goto out;
     rc = load_head(c, &h); /* after the tx: the head then holds it */
     if (rc != LA_OK) {
-        status = reply_failure(r, c, rc == LA_NOTFOUND ? LA_DATA : rc);
+        rc = rc == LA_NOTFOUND ? LA_DATA : rc;
         goto out;
     }
     snprintf(leaf_s, sizeof(leaf_s), "%" PRIu64, t.leaf_index);
@@ -705,20 +729,41 @@ unsigned core_get_bundle(struct srv_req *r)
         rc = LA_NOMEM;
     if (rc == LA_OK)
         rc = evidence_json(c, ev, h.tree_size, evidence);
-    if (rc != LA_OK) {
-        status = reply_failure(r, c, rc);
+    if (rc != LA_OK)
         goto out;
-    }
-    body = json_pack("{s:s, s:I, s:I, s:O, s:s, s:O, s:O}", "tx_id", t.id_hex, "leaf_index",
+    *out = json_pack("{s:s, s:I, s:I, s:O, s:s, s:O, s:O}", "tx_id", t.id_hex, "leaf_index",
                      (json_int_t)t.leaf_index, "height", (json_int_t)t.height, "tx", t.tx,
                      "checkpoint", h.checkpoint, "proof", proof, "key_evidence", evidence);
-    status = body ? srv_reply_json(r, 200, body) : reply_failure(r, c, LA_NOMEM);
+    rc = *out != NULL ? LA_OK : LA_NOMEM;
 out:
     json_decref(evidence);
     json_decref(proof);
     json_decref(t.tx);
     free(h.checkpoint);
     PQclear(ev);
+    return rc;
+}
+
+unsigned core_get_bundle(struct srv_req *r)
+{
+    const char *id = srv_req_param(r, "id");
+    uint8_t hash[CHAIN_HASH_LEN];
+    PGconn *c = NULL;
+    json_t *body = NULL;
+    unsigned status;
+    int rc;
+
+    if (id == NULL || chain_hex_decode(id, strlen(id), hash, CHAIN_HASH_LEN) != 0)
+        return srv_reply_error(r, 400, "bad_tx_id", "a tx id is 64 lowercase hex digits", NULL);
+    if ((status = acquire(r, &c)) != 0)
+        return status;
+    rc = core_bundle_build(c, id, &body);
+    if (rc == LA_NOTFOUND)
+        status = srv_reply_error(r, 404, "not_found", "no tx has this id", NULL);
+    else if (rc != LA_OK)
+        status = reply_failure(r, c, rc);
+    else
+        status = srv_reply_json(r, 200, body);
     db_release(r->srv->pool, c);
     return status;
 }

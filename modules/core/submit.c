@@ -12,6 +12,7 @@
 #include "../module.h"
 #include "core_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,6 +62,7 @@ static void answer(struct seq_sub *sub)
             json_array_append_new(arr, item_json(&sub->items[i]));
         srv_reply_json(req, 200, arr);
     } else if (first->status == 200) {
+        snprintf(req->tx_id, sizeof(req->tx_id), "%s", first->tx->id_hex); /* audit log */
         srv_reply_json(req, 200, item_json(first));
     } else {
         srv_reply_error(req, first->status, first->code, first->message,

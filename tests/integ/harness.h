@@ -34,8 +34,9 @@ void lx_db_create(char *out, size_t cap);
 int lx_db_exec(const char *dbname, const char *sql);
 
 /* Starts lianxind with a fresh database (unless s->dbname is set) and data folder. extra_args
- * (NULL-terminated, may be NULL) are appended to its command line. Fails the test if it does
- * not listen within 15 s. */
+ * (NULL-terminated, may be NULL) are appended to its command line. It inherits the test's
+ * environment, with LIANXIN_AUDIT_ANCHOR_MS=0 (no audit anchor txs) unless that is set. Fails
+ * the test if it does not listen within 15 s. */
 void lx_server_start(struct lx_server *s, const char *const *extra_args);
 
 /* Sends SIGTERM and waits up to 20 s; returns the exit status, or -signal, or -1000 on
@@ -85,3 +86,47 @@ void lx_keygen(const char *name, struct chain_note_signer *out);
 
 /* base64 of k's public key, into out (cap >= 45). */
 void lx_pub_b64(const struct chain_note_signer *k, char *out, size_t cap);
+
+/* ---- auth helpers ---------------------------------------------------------------------- */
+
+/* A caller: a session (cookie and its CSRF token), a bearer token, or nobody (all empty). */
+struct lx_cred {
+    char user[64];    /* the account, for messages */
+    char cookie[64];  /* lx_session value, or "" */
+    char csrf[64];    /* the session's X-CSRF-Token */
+    char bearer[128]; /* an API token, or "" */
+};
+
+/* Runs sql with n text parameters on dbname; returns 0 if it succeeded. */
+int lx_db_exec_params(const char *dbname, const char *sql, int n, const char *const *params);
+
+/* The first column of the first row of sql as a new string (free()), or NULL when there is no
+ * row. Fails the test when the statement fails. */
+char *lx_db_value(const char *dbname, const char *sql, int n, const char *const *params);
+
+/* Creates an account straight in the database, its password hashed as lianxind hashes it;
+ * node_role is NULL, "admin" or "regulator". */
+void lx_user_add(const char *dbname, const char *username, const char *password,
+                 const char *node_role);
+
+/* Grants username role in org (rows in roles). */
+void lx_role_grant(const char *dbname, const char *username, const char *org, const char *role);
+
+/* Admits organisation id of type through the ledger (org.register signed with s's admin key). */
+void lx_org_add(struct lx_server *s, const char *id, const char *type);
+
+/* POST /api/auth/login. On 200 fills *out (cookie from Set-Cookie, csrf from the body); returns
+ * the status. */
+long lx_login(struct lx_server *s, const char *user, const char *password, struct lx_cred *out);
+
+/* A session for username made straight in the database, no password work: for requests that
+ * spend one (logout, password change). */
+void lx_session_insert(const char *dbname, const char *username, struct lx_cred *out);
+
+/* One request as who (may be NULL: anonymous): Cookie, X-CSRF-Token on writes, or
+ * Authorization: Bearer; json (may be NULL) is sent as application/json. */
+void lx_http_as(struct lx_server *s, const struct lx_cred *who, const char *method,
+                const char *path, const char *json, struct lx_resp *out);
+
+/* The value of cookie name in r's Set-Cookie header into buf, or NULL. */
+const char *lx_set_cookie(const struct lx_resp *r, const char *name, char *buf, size_t cap);
