@@ -39,7 +39,7 @@ ALL_LIBS := -Wl,--start-group $(LIBMODULES) $(LIBSERVER) $(LIBCHAIN) -Wl,--end-g
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 INTEG_BINS := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC))
 
-.PHONY: all tests run test bench clean format format-check asan bootstrap
+.PHONY: all tests run test e2e bench clean format format-check asan bootstrap bootstrap-test
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -124,18 +124,29 @@ bench: bootstrap
 bootstrap:
 	@scripts/bootstrap
 
+# What the browser tests need besides: Debian's Chromium and a CJK font (node and npm too,
+# when missing).
+bootstrap-test:
+	@scripts/bootstrap --test
+
 # Everything a fresh Debian machine needs, then the server on http://127.0.0.1:8080.
 run: bootstrap
 	@$(MAKE) --no-print-directory all
 	@scripts/run
 
-# Every test: format, unit and integration (plain and under ASan+UBSan), on a throwaway
-# PostgreSQL cluster that is removed afterwards whatever happens.
-test: bootstrap
+# Every test: format, unit and integration (plain and under ASan+UBSan), then the browser
+# tests in Chromium, on a throwaway PostgreSQL cluster that is removed afterwards whatever
+# happens.
+test: bootstrap-test
 	@$(MAKE) --no-print-directory all tests
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory format-check
 	@scripts/test
+
+# Only the browser tests (tests/e2e), on their own throwaway cluster.
+e2e: bootstrap-test
+	@$(MAKE) --no-print-directory all
+	@scripts/test e2e
 
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find chain server cli modules tests -name '*.[ch]')
 
