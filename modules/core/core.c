@@ -7,7 +7,9 @@
 #include "../module.h"
 #include "core_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* GET /api/health: 200 when the database answers, else 503 naming the failing part. */
 static unsigned health(struct srv_req *r)
@@ -25,9 +27,15 @@ static unsigned health(struct srv_req *r)
                          "code", "db_down", "message", why ? why : "the database did not answer");
         status = 503;
     } else {
-        body = json_pack("{s:s, s:s, s:I, s:I}", "status", "ok", "db", "ok", "height",
+        char marker[SRV_PATH_MAX + 16];
+
+        /* scripts/run leaves this file once it has loaded the demo data; the UI then shows
+         * a "demo data" banner, so nobody mistakes demo records for real ones. */
+        snprintf(marker, sizeof(marker), "%s/demo-loaded", r->srv->cfg.data_dir);
+        body = json_pack("{s:s, s:s, s:I, s:I, s:b}", "status", "ok", "db", "ok", "height",
                          (json_int_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10), "tree_size",
-                         (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+                         (json_int_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10), "demo",
+                         access(marker, F_OK) == 0);
         status = 200;
     }
     PQclear(res);

@@ -76,6 +76,7 @@ START_TEST(health_ok)
     ck_assert_str_eq(json_string_value(json_object_get(doc, "db")), "ok");
     ck_assert(json_is_integer(json_object_get(doc, "height")));
     ck_assert(json_is_integer(json_object_get(doc, "tree_size")));
+    ck_assert(json_is_false(json_object_get(doc, "demo"))); /* no demo data in a test */
     assert_security_headers(&r);
     json_decref(doc);
     lx_resp_free(&r);
