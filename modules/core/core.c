@@ -47,6 +47,7 @@ static const struct srv_route routes[] = {
     {"GET", "/api/health", health, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
     {"POST", "/api/chain/tx", core_submit, SRV_AUTH_PUBLIC, SRV_BODY_RAW_JSON, 0},
     {"GET", "/api/chain/authorised", core_get_authorised, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
+    {"GET", "/api/chain/principals/:id", core_get_principal, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
     {"GET", "/api/chain/checkpoint", core_get_checkpoint, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
     {"GET", "/api/chain/keys", core_get_keys, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
     {"GET", "/api/chain/tx/:id", core_get_tx, SRV_AUTH_PUBLIC, SRV_BODY_NONE, 0},
@@ -73,6 +74,10 @@ static const struct db_stmt stmts[] = {
      "FROM keys k LEFT JOIN freezes f ON f.target = 'org:' || k.principal "
      "WHERE k.pubkey = ANY (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)"},
     {"core_principals_many", "SELECT id FROM principals WHERE id = ANY ($1::text[])"},
+    {"core_principal_show",
+     "SELECT id, kind, type, name, leaf_index FROM principals WHERE id = $1"},
+    {"core_principal_keys", "SELECT encode(pubkey, 'base64'), added_leaf, revoked_leaf FROM keys "
+                            "WHERE principal = $1 ORDER BY added_leaf"},
     {"core_principal_get", "SELECT kind, type FROM principals WHERE id = $1"},
     {"core_principal_add", "INSERT INTO principals (id, kind, type, name, leaf_index) "
                            "VALUES ($1, $2, $3, $4, $5)"},

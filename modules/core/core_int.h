@@ -67,6 +67,9 @@ unsigned core_get_bundle(struct srv_req *r);
 /* GET /api/chain/authorised?key=&principal=&at= (identity.c) */
 unsigned core_get_authorised(struct srv_req *r);
 
+/* GET /api/chain/principals/:id (identity.c) */
+unsigned core_get_principal(struct srv_req *r);
+
 /* POST /api/chain/tx (submit.c) */
 unsigned core_submit(struct srv_req *r);
 

@@ -306,3 +306,49 @@ unsigned core_get_authorised(struct srv_req *r)
     db_release(r->srv->pool, c);
     return srv_reply_json(r, 200, body);
 }
+
+/* GET /api/chain/principals/:id — who a principal is and which keys it has held, from the
+ * tables the core txs maintain. Public: names of organisations are on the ledger already, and
+ * individuals have none here. */
+unsigned core_get_principal(struct srv_req *r)
+{
+    const char *id = srv_req_param(r, "id");
+    const char *params[1] = {id};
+    PGconn *c;
+    PGresult *p = NULL, *k = NULL;
+    json_t *keys, *body;
+    unsigned status;
+
+    if (id == NULL || !core_id_valid(id))
+        return srv_reply_error(r, 400, "bad_parameter", "not a principal id", "id");
+    if ((c = db_acquire(r->srv->pool, 1000, NULL)) == NULL)
+        return srv_reply_error(r, 503, "db_down", "the database is unreachable", NULL);
+    p = PQexecPrepared(c, "core_principal_show", 1, params, NULL, NULL, 0);
+    k = PQexecPrepared(c, "core_principal_keys", 1, params, NULL, NULL, 0);
+    if (PQresultStatus(p) != PGRES_TUPLES_OK || PQresultStatus(k) != PGRES_TUPLES_OK) {
+        status = srv_reply_error(r, 503, "db_unavailable", "the database did not answer", NULL);
+        goto out;
+    }
+    if (PQntuples(p) != 1) {
+        status = srv_reply_error(r, 404, "not_found", "no such principal", NULL);
+        goto out;
+    }
+    keys = json_array();
+    for (int i = 0; i < PQntuples(k); i++)
+        json_array_append_new(
+            keys,
+            json_pack("{s:s, s:I, s:o}", "key", PQgetvalue(k, i, 0), "added_leaf",
+                      (json_int_t)strtoll(PQgetvalue(k, i, 1), NULL, 10), "revoked_leaf",
+                      PQgetisnull(k, i, 2) ? json_null()
+                                           : json_integer(strtoll(PQgetvalue(k, i, 2), NULL, 10))));
+    body =
+        json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "id", PQgetvalue(p, 0, 0), "kind",
+                  PQgetvalue(p, 0, 1), "type", PQgetvalue(p, 0, 2), "name", PQgetvalue(p, 0, 3),
+                  "leaf_index", (json_int_t)strtoll(PQgetvalue(p, 0, 4), NULL, 10), "keys", keys);
+    status = srv_reply_json(r, 200, body);
+out:
+    PQclear(p);
+    PQclear(k);
+    db_release(r->srv->pool, c);
+    return status;
+}

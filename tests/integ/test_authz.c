@@ -73,6 +73,7 @@ static const struct row rows[] = {
     /* modules/core */
     {"POST",   "/api/chain/tx",               "public",    "",                  0},
     {"GET",    "/api/chain/authorised",       "public",    "",                  0},
+    {"GET",    "/api/chain/principals/:id",   "public",    "",                  0},
     {"GET",    "/api/chain/checkpoint",       "public",    "",                  0},
     {"GET",    "/api/chain/keys",             "public",    "",                  0},
     {"GET",    "/api/chain/tx/:id",           "public",    "",                  0},

@@ -243,6 +243,25 @@ START_TEST(revocation_keeps_earlier_txs)
     ck_assert_int_eq(authorised(&k2, "court1", first_leaf), 0); /* not yet added */
     ck_assert_int_eq(authorised(&k2, "court1", first_leaf + 1), 1);
     ck_assert_int_eq(authorised(&k2, "pku", first_leaf + 1), 0); /* another principal */
+    {
+        /* the public record of the court: its name and both keys, the old one revoked */
+        struct lx_resp p;
+        json_t *pd;
+
+        lx_http(&srv, "GET", "/api/chain/principals/court1", NULL, 0, NULL, &p);
+        ck_assert_int_eq(p.status, 200);
+        pd = json_loads(p.body, 0, NULL);
+        ck_assert_str_eq(json_string_value(json_object_get(pd, "name")), "Peking University");
+        ck_assert_str_eq(json_string_value(json_object_get(pd, "type")), "university");
+        ck_assert_int_eq(json_array_size(json_object_get(pd, "keys")), 2);
+        ck_assert(json_is_integer(
+            json_object_get(json_array_get(json_object_get(pd, "keys"), 0), "revoked_leaf")));
+        json_decref(pd);
+        lx_resp_free(&p);
+        lx_http(&srv, "GET", "/api/chain/principals/nobody-here", NULL, 0, NULL, &p);
+        ck_assert_int_eq(p.status, 404);
+        lx_resp_free(&p);
+    }
     /* the revoked key can no longer sign */
     doc = submit(key_op(&org, "court1", "key.add", "court1", &k3), &status);
     ck_assert_int_eq(status, 409);
