@@ -43,7 +43,17 @@ INTEG_BINS := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC))
 .DEFAULT_GOAL := all
 .SECONDARY:
 
-all: $(BUILD)/lianxind $(BUILD)/lianxin
+all: $(BUILD)/lianxind $(BUILD)/lianxin web/vendor/qrcode.mjs
+
+# Third-party browser libraries: vendor/package.json with its lock file, installed by npm ci
+# under build/npm and copied into web/vendor/ (not committed). Without npm the page that uses
+# one says so (the certificate then prints its link instead of a QR code).
+web/vendor/qrcode.mjs: vendor/package.json vendor/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		mkdir -p build/npm web/vendor && cp vendor/package.json vendor/package-lock.json build/npm/ && \
+		(cd build/npm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && \
+		cp build/npm/node_modules/qrcode-generator/dist/qrcode.mjs $@; \
+	else echo "npm not found: $@ is not installed (no QR code on printed certificates)"; fi
 
 tests: $(UNIT_BINS) $(INTEG_BINS)
 

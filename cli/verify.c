@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -747,7 +748,7 @@ int cli_verify_bundle(const json_t *bundle, const struct chain_note_verifier *ke
 
 static void verify_usage(FILE *f)
 {
-    fputs("usage: lianxin verify BUNDLE --keys FILE|URL\n"
+    fputs("usage: lianxin verify BUNDLE --keys FILE|URL [--url URL]\n"
           "\n"
           "Checks offline that the tx in BUNDLE (the JSON of GET /api/chain/bundle/<tx_id>; '-'\n"
           "for standard input) is in the log: its leaf hash, its signature, the checkpoint's\n"
@@ -755,7 +756,14 @@ static void verify_usage(FILE *f)
           "authorised for its org at its position. The validator keys come from FILE (one\n"
           "verifier key per line) or, given a node's URL, from URL/api/chain/keys (the only\n"
           "network access). Prints one line per check; exit 0 when all hold, 1 when one fails,\n"
-          "2 on a usage or I/O error.\n",
+          "2 on a usage or I/O error.\n"
+          "\n"
+          "A credential bundle {\"credential\",\"ledger\"} (GET /api/edu/credentials/<id>/bundle)\n"
+          "is recognised: its eddsa-jcs-2022 proof, the ledger checks of its anchor tx, the\n"
+          "anchored hash, the issuer's key and admission as a university, and its validity\n"
+          "period are checked too. Revocation is asked of the node at --url URL (by default the\n"
+          "URL given to --keys); with neither it is reported as not checked.\n"
+          ",
           f);
 }
 
@@ -763,11 +771,12 @@ int cli_cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"keys", required_argument, NULL, 'k'},
+        {"url", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct chain_note_verifier keys[CLI_KEYS_MAX];
-    const char *keys_spec = NULL, *path;
+    const char *keys_spec = NULL, *node_url = NULL, *path;
     json_error_t jerr;
     json_t *bundle = NULL;
     char *text = NULL;
@@ -778,6 +787,9 @@ int cli_cmd_verify(int argc, char **argv)
         switch (c) {
         case 'k':
             keys_spec = optarg;
+            break;
+        case 'u':
+            node_url = optarg;
             break;
         case 'h':
             verify_usage(stdout);
@@ -804,9 +816,25 @@ int cli_cmd_verify(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto out;
     }
-    rc = cli_verify_bundle(bundle, keys, n_keys, stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-    printf(rc == CLI_EXIT_OK ? "verified: the tx is in the log, signed by an authorised key\n"
-                             : "NOT verified\n");
+    if (json_is_object(json_object_get(bundle, "credential")) &&
+        json_object_get(bundle, "ledger") != NULL) {
+        struct timespec now;
+        int v;
+
+        if (node_url == NULL && cli_is_url(keys_spec))
+            node_url = keys_spec;
+        clock_gettime(CLOCK_REALTIME, &now);
+        v = cli_verify_edu_bundle(bundle, keys, n_keys, node_url,
+                                  (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, stdout);
+        rc = v == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        printf(v == 0 ? "verified: a genuine credential, anchored on the ledger by its university\n"
+               : v == 2 ? "REVOKED: the credential is genuine but its university revoked it\n"
+                        : "NOT verified\n");
+    } else {
+        rc = cli_verify_bundle(bundle, keys, n_keys, stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        printf(rc == CLI_EXIT_OK ? "verified: the tx is in the log, signed by an authorised key\n"
+                                 : "NOT verified\n");
+    }
     if (fflush(stdout) != 0)
         rc = CLI_EXIT_USAGE;
 

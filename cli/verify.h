@@ -4,6 +4,7 @@
 #define LX_CLI_VERIFY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -18,6 +19,14 @@
 #define CLI_CHECK_CHECKPOINT "checkpoint signature"
 #define CLI_CHECK_INCLUSION  "inclusion"
 #define CLI_CHECK_KEYS       "key authorisation"
+
+/* The further checks of an edu credential bundle {"credential","ledger"} (verify_edu.c). */
+#define CLI_CHECK_VC_SIG     "credential signature"
+#define CLI_CHECK_ANCHOR     "anchored hash"
+#define CLI_CHECK_ISSUER_KEY "issuer key"
+#define CLI_CHECK_UNIVERSITY "university"
+#define CLI_CHECK_VALIDITY   "validity period"
+#define CLI_CHECK_REVOCATION "revocation"
 
 #define CLI_MARK_OK   "\xe2\x9c\x93" /* ✓ U+2713 */
 #define CLI_MARK_FAIL "\xe2\x9c\x97" /* ✗ U+2717 */
@@ -38,5 +47,18 @@
  * Returns 0 when all five hold, 1 otherwise. Borrows everything. Needs sodium_init(). */
 int cli_verify_bundle(const json_t *bundle, const struct chain_note_verifier *keys, size_t n_keys,
                       FILE *report) CLI_WUR;
+
+/* Verifies an edu credential bundle (docs/LEDGER.md §8) and reports, one line each: the
+ * credential's eddsa-jcs-2022 proof by the issuer's did:key; the five checks above on
+ * bundle.ledger; that the anchor tx is an edu credential.issue of this credential id whose hash
+ * is SHA-256(JCS(credential)); that the credential's key is the tx's signer; that the key
+ * evidence admits the tx's org as a university under the issuer's name; the validity period at
+ * now_ms; and the revocation status, asked of node_url (a node's base URL) or, when NULL,
+ * reported as "? revocation: not checked". Returns 0 when everything holds, 2 when only the
+ * revocation check failed (revoked), 1 otherwise. Borrows everything; needs sodium_init() and,
+ * with node_url, curl_global_init(). */
+int cli_verify_edu_bundle(const json_t *bundle, const struct chain_note_verifier *keys,
+                          size_t n_keys, const char *node_url, int64_t now_ms,
+                          FILE *report) CLI_WUR;
 
 #endif

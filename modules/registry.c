@@ -5,9 +5,11 @@
 #include <string.h>
 
 extern const struct lx_module mod_core;
+extern const struct lx_module mod_edu;
 
 const struct lx_module *const lx_modules[] = {
     &mod_core,
+    &mod_edu,
 };
 
 const size_t lx_n_modules = sizeof(lx_modules) / sizeof(lx_modules[0]);

@@ -260,10 +260,7 @@ static unsigned early_checks(struct srv_req *r)
 
     if (cl != NULL && strtoull(cl, NULL, 10) > r->srv->cfg.max_body)
         return srv_reply_error(r, 413, "too_large", "request body too large", NULL);
-    if (rt != NULL && rt->body == SRV_BODY_CSV &&
-        !is_type(srv_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), "text/csv"))
-        return srv_reply_error(r, 415, "unsupported_media_type", "request body must be text/csv",
-                               NULL);
+    /* a CSV route checks its media type itself, after authorisation */
     if (rt != NULL && rt->body != SRV_BODY_NONE && rt->body != SRV_BODY_CSV &&
         !is_type(srv_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), "application/json"))
         return srv_reply_error(r, 415, "unsupported_media_type",

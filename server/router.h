@@ -41,7 +41,8 @@ enum srv_body {
     SRV_BODY_NONE = 0, /* no body expected; one sent is ignored */
     SRV_BODY_JSON,     /* application/json, parsed before the handler (400 if malformed) */
     SRV_BODY_RAW_JSON, /* application/json, handed over unparsed (the handler parses strictly) */
-    SRV_BODY_CSV,      /* text/csv, handed over unparsed (the handler checks UTF-8) */
+    SRV_BODY_CSV,      /* text/csv, unparsed: the handler checks the media type (415) and
+                          UTF-8, so that the caller is authorised first */
 };
 
 struct srv_route {

@@ -82,6 +82,20 @@ static const struct row rows[] = {
     {"GET",    "/api/chain/blocks",           "public",    "",                  0},
     {"GET",    "/api/chain/blocks/:height",   "public",    "",                  0},
     {"GET",    "/api/chain/bundle/:id",       "public",    "",                  0},
+    /* modules/edu */
+    {"POST",   "/api/edu/credentials",        "org",       "issuer registrar",  0},
+    {"POST",   "/api/edu/credentials/batch",  "org",       "issuer registrar",  0},
+    {"GET",    "/api/edu/credentials",        "user",      "",                  0},
+    {"GET",    "/api/edu/credentials/:id",    "user",      "",                  0},
+    {"GET",    "/api/edu/credentials/:id/bundle", "user",  "",                  0},
+    {"GET",    "/api/edu/credentials/:id/status", "public", "",                 0},
+    {"POST",   "/api/edu/credentials/:id/revoke", "org",   "issuer registrar",  0},
+    {"POST",   "/api/edu/credentials/:id/erase", "org",    "org_admin issuer registrar", 0},
+    {"POST",   "/api/edu/credentials/:id/shares", "user",  "",                  0},
+    {"GET",    "/api/edu/credentials/:id/shares", "user",  "",                  0},
+    {"DELETE", "/api/edu/credentials/:id/shares/:share", "user", "",            0},
+    {"GET",    "/api/edu/share/:token",       "public",    "",                  0},
+    {"POST",   "/api/edu/verify",             "public",    "",                  0},
 };
 /* clang-format on */
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
