@@ -762,8 +762,7 @@ static void verify_usage(FILE *f)
           "is recognised: its eddsa-jcs-2022 proof, the ledger checks of its anchor tx, the\n"
           "anchored hash, the issuer's key and admission as a university, and its validity\n"
           "period are checked too. Revocation is asked of the node at --url URL (by default the\n"
-          "URL given to --keys); with neither it is reported as not checked.\n"
-          ",
+          "URL given to --keys); with neither it is reported as not checked.\n",
           f);
 }
 
