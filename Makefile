@@ -43,7 +43,7 @@ INTEG_BINS := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC))
 .DEFAULT_GOAL := all
 .SECONDARY:
 
-all: $(BUILD)/lianxind $(BUILD)/lianxin web/vendor/qrcode.mjs
+all: $(BUILD)/lianxind $(BUILD)/lianxin web/vendor/qrcode.mjs web/vendor/noble-hashes/sha2.js
 
 # Third-party browser libraries: vendor/package.json with its lock file, installed by npm ci
 # under build/npm and copied into web/vendor/ (not committed). Without npm the page that uses
@@ -54,6 +54,15 @@ web/vendor/qrcode.mjs: vendor/package.json vendor/package-lock.json
 		(cd build/npm && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && \
 		cp build/npm/node_modules/qrcode-generator/dist/qrcode.mjs $@; \
 	else echo "npm not found: $@ is not installed (no QR code on printed certificates)"; fi
+
+# Incremental SHA-256 for the evidence pages (WebCrypto hashes only whole buffers): the pure-JS
+# ES modules of @noble/hashes (WebAssembly would need 'wasm-unsafe-eval' in our CSP), from the
+# same npm ci as above (so this runs after it).
+NOBLE := build/npm/node_modules/@noble/hashes
+web/vendor/noble-hashes/sha2.js: web/vendor/qrcode.mjs
+	@if [ -f $(NOBLE)/sha2.js ]; then mkdir -p $(dir $@) && \
+		cp $(NOBLE)/sha2.js $(NOBLE)/_md.js $(NOBLE)/_u64.js $(NOBLE)/utils.js $(NOBLE)/LICENSE $(dir $@); \
+	else echo "@noble/hashes not installed: $@ is missing (the evidence pages cannot hash files)"; fi
 
 tests: $(UNIT_BINS) $(INTEG_BINS)
 

@@ -748,7 +748,7 @@ int cli_verify_bundle(const json_t *bundle, const struct chain_note_verifier *ke
 
 static void verify_usage(FILE *f)
 {
-    fputs("usage: lianxin verify BUNDLE --keys FILE|URL [--url URL]\n"
+    fputs("usage: lianxin verify BUNDLE --keys FILE|URL [--url URL] [--file ORIGINAL]\n"
           "\n"
           "Checks offline that the tx in BUNDLE (the JSON of GET /api/chain/bundle/<tx_id>; '-'\n"
           "for standard input) is in the log: its leaf hash, its signature, the checkpoint's\n"
@@ -762,7 +762,11 @@ static void verify_usage(FILE *f)
           "is recognised: its eddsa-jcs-2022 proof, the ledger checks of its anchor tx, the\n"
           "anchored hash, the issuer's key and admission as a university, and its validity\n"
           "period are checked too. Revocation is asked of the node at --url URL (by default the\n"
-          "URL given to --keys); with neither it is reported as not checked.\n",
+          "URL given to --keys); with neither it is reported as not checked.\n"
+          "\n"
+          "An evidence certificate (GET /api/evidence/items/<id>/certificate) is recognised:\n"
+          "the item tx and every custody tx are checked, and with --file ORIGINAL the file's\n"
+          "SHA-256 is compared with the anchored hash.\n",
           f);
 }
 
@@ -771,11 +775,12 @@ int cli_cmd_verify(int argc, char **argv)
     static const struct option opts[] = {
         {"keys", required_argument, NULL, 'k'},
         {"url", required_argument, NULL, 'u'},
+        {"file", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct chain_note_verifier keys[CLI_KEYS_MAX];
-    const char *keys_spec = NULL, *node_url = NULL, *path;
+    const char *keys_spec = NULL, *node_url = NULL, *file = NULL, *path;
     json_error_t jerr;
     json_t *bundle = NULL;
     char *text = NULL;
@@ -789,6 +794,9 @@ int cli_cmd_verify(int argc, char **argv)
             break;
         case 'u':
             node_url = optarg;
+            break;
+        case 'f':
+            file = optarg;
             break;
         case 'h':
             verify_usage(stdout);
@@ -815,8 +823,14 @@ int cli_cmd_verify(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto out;
     }
-    if (json_is_object(json_object_get(bundle, "credential")) &&
-        json_object_get(bundle, "ledger") != NULL) {
+    if (cli_is_evidence_cert(bundle)) {
+        rc = cli_verify_evidence_cert(bundle, keys, n_keys, file, stdout) == 0 ? CLI_EXIT_OK
+                                                                               : CLI_EXIT_FAIL;
+        printf(rc == CLI_EXIT_OK ? "verified: the evidence was preserved as certified%s\n"
+                                 : "NOT verified%s\n",
+               file == NULL ? " (the file itself was not checked)" : "");
+    } else if (json_is_object(json_object_get(bundle, "credential")) &&
+               json_object_get(bundle, "ledger") != NULL) {
         struct timespec now;
         int v;
 

@@ -28,6 +28,11 @@
 #define CLI_CHECK_VALIDITY   "validity period"
 #define CLI_CHECK_REVOCATION "revocation"
 
+/* The further checks of an evidence certificate (verify_evidence.c). */
+#define CLI_CHECK_EV_RECORD "evidence record"
+#define CLI_CHECK_CUSTODY   "custody chain"
+#define CLI_CHECK_FILE      "file hash"
+
 #define CLI_MARK_OK   "\xe2\x9c\x93" /* ✓ U+2713 */
 #define CLI_MARK_FAIL "\xe2\x9c\x97" /* ✗ U+2717 */
 
@@ -60,5 +65,15 @@ int cli_verify_bundle(const json_t *bundle, const struct chain_note_verifier *ke
 int cli_verify_edu_bundle(const json_t *bundle, const struct chain_note_verifier *keys,
                           size_t n_keys, const char *node_url, int64_t now_ms,
                           FILE *report) CLI_WUR;
+
+/* Is doc an evidence certificate {"type":"LianxinEvidenceCertificate",…}? Returns 1 or 0. */
+int cli_is_evidence_cert(const json_t *doc);
+
+/* Verifies an evidence certificate (docs/LEDGER.md §9) and reports one line per check: the
+ * ledger checks of the item tx and of each custody tx, "evidence record", "custody chain" and
+ * "file hash" (SHA-256 of the file at path file, read in blocks; when file is NULL reported as
+ * not checked). Returns 0 when everything holds, 1 otherwise. Borrows everything. */
+int cli_verify_evidence_cert(const json_t *cert, const struct chain_note_verifier *keys,
+                             size_t n_keys, const char *file, FILE *report) CLI_WUR;
 
 #endif

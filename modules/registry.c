@@ -6,10 +6,12 @@
 
 extern const struct lx_module mod_core;
 extern const struct lx_module mod_edu;
+extern const struct lx_module mod_evidence;
 
 const struct lx_module *const lx_modules[] = {
     &mod_core,
     &mod_edu,
+    &mod_evidence,
 };
 
 const size_t lx_n_modules = sizeof(lx_modules) / sizeof(lx_modules[0]);

@@ -632,7 +632,7 @@ void srv_auditlog_request(struct srv_req *r)
     struct srv_auditlog_row row;
     int waited = 0;
 
-    if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+    if ((strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) && !r->audit_read)
         return;
     memset(&row, 0, sizeof(row));
     row.at_ms = wall_ms();

@@ -109,6 +109,50 @@ static unsigned reply_buffer(struct srv_req *r, unsigned status, const char *cty
     return status;
 }
 
+struct stream_src {
+    srv_read_fn read;
+    void *cls;
+    void (*free_cls)(void *);
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream_src *src = cls;
+    ssize_t n = src->read(src->cls, pos, buf, max);
+
+    return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream_src *src = cls;
+
+    if (src->free_cls != NULL)
+        src->free_cls(src->cls);
+    free(src);
+}
+
+unsigned srv_reply_stream(struct srv_req *r, unsigned status, const char *content_type,
+                          uint64_t size, srv_read_fn read, void *cls, void (*free_cls)(void *))
+{
+    struct stream_src *src = malloc(sizeof(*src));
+    struct MHD_Response *resp;
+
+    if (src == NULL) {
+        if (free_cls != NULL)
+            free_cls(cls);
+        return srv_reply_error(r, 500, "internal", "out of memory", NULL);
+    }
+    *src = (struct stream_src){read, cls, free_cls};
+    resp = MHD_create_response_from_callback(size, 64 * 1024, stream_read, src, stream_free);
+    if (resp == NULL) {
+        stream_free(src);
+        return srv_reply_error(r, 500, "internal", "out of memory", NULL);
+    }
+    set_response(r, status, resp, content_type, (size_t)size);
+    return status;
+}
+
 unsigned srv_reply_text(struct srv_req *r, unsigned status, const char *content_type,
                         const char *text, size_t len)
 {
@@ -258,6 +302,19 @@ static unsigned early_checks(struct srv_req *r)
     const char *cl = srv_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const struct srv_route *rt = r->match.route;
 
+    if (rt != NULL && r->match_result == SRV_MATCH_OK && rt->body == SRV_BODY_STREAM) {
+        /* libmicrohttpd answers only before the body or after it: decide now */
+        unsigned status;
+
+        if ((status = srv_auth_identify(r)) != 0 || (status = srv_auth_authorise(r)) != 0)
+            return status;
+        r->chunk = NULL;
+        r->chunk_len = 0;
+        if ((status = rt->handler(r)) != 0)
+            return status;
+        r->stream_started = 1;
+        return 0; /* the handler sets its own limits, on its chunks */
+    }
     if (cl != NULL && strtoull(cl, NULL, 10) > r->srv->cfg.max_body)
         return srv_reply_error(r, 413, "too_large", "request body too large", NULL);
     /* a CSV route checks its media type itself, after authorisation */
@@ -301,6 +358,15 @@ static unsigned dispatch(struct srv_req *r)
         if (!api && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0))
             return serve_static(r);
         return srv_reply_error(r, 404, "not_found", "no such endpoint", NULL);
+    }
+    if (r->match.route->body == SRV_BODY_STREAM) { /* the end of a streamed body */
+        if (r->stream_failed)
+            return r->status;
+        if (!r->stream_started)
+            return srv_reply_error(r, 500, "internal", "stream not started", NULL);
+        r->chunk = NULL;
+        r->chunk_len = 0;
+        return r->match.route->handler(r);
     }
     /* Who first (401 before 400), then the body, then whether the route allows them: an
      * SRV_AUTH_ORG route may name its org in the body. */
@@ -419,6 +485,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->suspended = 0; /* resumed: the answer is ready */
         return queue_reply(r);
     }
+    if (*upload_size > 0 && r->match_result == SRV_MATCH_OK &&
+        r->match.route->body == SRV_BODY_STREAM) {
+        /* each chunk straight to the handler, never kept; after a refusal, dropped */
+        r->chunk = upload;
+        r->chunk_len = *upload_size;
+        *upload_size = 0;
+        if (r->stream_started && !r->stream_failed && r->match.route->handler(r) != 0)
+            r->stream_failed = 1;
+        return MHD_YES;
+    }
     if (*upload_size > 0) {
         take_chunk(r, upload, *upload_size);
         *upload_size = 0;
@@ -479,6 +555,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (r->resp != NULL)
         MHD_destroy_response(r->resp);
     json_decref(r->json);
+    if (r->user_free != NULL)
+        r->user_free(r->user); /* a streamed upload cut short, for instance */
     free(r->body);
     free(r->path);
     free(r);

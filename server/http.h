@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct srv;
 struct MHD_Connection;
@@ -55,6 +56,12 @@ struct srv_req {
     struct srv_who who;          /* the caller */
     char tx_id[65];              /* a tx this request put on the ledger, for the audit log */
     char set_cookie[160];        /* a Set-Cookie header to send, or "" */
+    int stream_started;          /* SRV_BODY_STREAM: accepted, chunks go to the handler */
+    int stream_failed;           /* SRV_BODY_STREAM: answered already; the rest is dropped */
+    const char *chunk;           /* SRV_BODY_STREAM: the chunk handed over (borrowed), or NULL */
+    size_t chunk_len;            /* its bytes */
+    int audit_read;              /* log this read in the audit log too (a download) */
+    void (*user_free)(void *);   /* frees user when the request ends, unless NULL */
 };
 
 /* Starts serving on the configured address. Returns 0, or SRV_EIO with a reason in err. */
@@ -76,6 +83,15 @@ unsigned srv_reply_text(struct srv_req *r, unsigned status, const char *content_
                         const char *text, size_t len /* copied */);
 unsigned srv_reply_error(struct srv_req *r, unsigned status, const char *code, const char *message,
                          const char *detail /* may be NULL */);
+
+/* Produces bytes [pos, pos + max) of a streamed answer into buf: returns how many (> 0), or -1
+ * on failure (the connection is then closed). Called on the HTTP worker threads. */
+typedef ssize_t (*srv_read_fn)(void *cls, uint64_t pos, char *buf, size_t max);
+
+/* Answers with a body of size bytes made by read as libmicrohttpd sends it, never held whole;
+ * free_cls(cls) runs when the answer is done or abandoned (also when this call fails). */
+unsigned srv_reply_stream(struct srv_req *r, unsigned status, const char *content_type,
+                          uint64_t size, srv_read_fn read, void *cls, void (*free_cls)(void *));
 
 /* Builds the DESIGN §3.4 error body {"error":{"code","message"[,"detail"]}} as a new string
  * (free with free()), or NULL on OOM. Pure; unit-tested. */

@@ -43,6 +43,13 @@ enum srv_body {
     SRV_BODY_RAW_JSON, /* application/json, handed over unparsed (the handler parses strictly) */
     SRV_BODY_CSV,      /* text/csv, unparsed: the handler checks the media type (415) and
                           UTF-8, so that the caller is authorised first */
+    SRV_BODY_STREAM,   /* any type, any size, never buffered. The caller is authorised from
+                          the headers, before the body is read; then the handler is called with
+                          req->chunk NULL and req->stream_started 0 to accept (0) or refuse (the
+                          status it answered); then for each chunk as it arrives (req->chunk,
+                          chunk_len; 0 to go on, or the status it answered: the rest of the body
+                          is dropped and that answer sent at its end); then once more with
+                          req->chunk NULL, to answer */
 };
 
 struct srv_route {

@@ -96,6 +96,20 @@ static const struct row rows[] = {
     {"DELETE", "/api/edu/credentials/:id/shares/:share", "user", "",            0},
     {"GET",    "/api/edu/share/:token",       "public",    "",                  0},
     {"POST",   "/api/edu/verify",             "public",    "",                  0},
+    /* modules/evidence */
+    {"POST", "/api/evidence/cases", "org", "org_admin clerk", 0},
+    {"GET", "/api/evidence/cases", "user", "", 0},
+    {"GET", "/api/evidence/cases/:id", "user", "", 0},
+    {"POST", "/api/evidence/cases/:id/grants", "user", "", 0},
+    {"POST", "/api/evidence/items", "user", "", 0},
+    {"GET", "/api/evidence/items", "user", "", 0},
+    {"GET", "/api/evidence/items/:id", "user", "", 0},
+    {"POST", "/api/evidence/items/:id/custody", "user", "", 0},
+    {"GET", "/api/evidence/items/:id/certificate", "user", "", 0},
+    {"POST", "/api/evidence/items/:id/copy", "user", "", 0},
+    {"GET", "/api/evidence/items/:id/copy", "user", "", 0},
+    {"POST", "/api/evidence/verify", "public", "", 0},
+    {"POST", "/api/evidence/anchors", "org", "org_admin issuer clerk registrar fund_manager auditor market_operator member", 0},
 };
 /* clang-format on */
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))

@@ -52,6 +52,32 @@ export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body === undefined ? {} : body);
 export const del = (path, body) => api('DELETE', path, body);
 
+// POSTs blob (a File) as the raw body, streamed by the browser; onProgress(fraction) as it goes.
+// Resolves with the JSON answer, rejects with an ApiError like api().
+export function postBlob(path, blob, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open('POST', path);
+    x.setRequestHeader('Content-Type', 'application/octet-stream');
+    x.setRequestHeader('Accept', 'application/json');
+    if (csrfToken) x.setRequestHeader('X-CSRF-Token', csrfToken);
+    x.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    x.onerror = () => reject(new ApiError(0, 'network', 'upload failed'));
+    x.onload = () => {
+      let data = null;
+      try {
+        data = JSON.parse(x.responseText);
+      } catch {
+        data = null;
+      }
+      if (x.status >= 200 && x.status < 300) return resolve(data);
+      const err = data && data.error ? data.error : {};
+      reject(new ApiError(x.status, err.code || `http_${x.status}`, err.message || x.statusText, err.detail));
+    };
+    x.send(blob);
+  });
+}
+
 // The dictionary key for an error: err.<code> when we have it, else by status class.
 export function errorKey(e) {
   if (e && e.code && has(`err.${e.code}`)) return `err.${e.code}`;
