@@ -8,6 +8,7 @@
 
 #include "../../chain/chain.h"
 #include "../../server/http.h"
+#include "../../server/job.h"
 #include "../../server/seq.h"
 
 #include <jansson.h>
@@ -96,32 +97,6 @@ void edu_doc_key(struct srv *s, unsigned char key[32]);
 
 /* Is id a bare uuid (36 lowercase hex and dashes)? */
 int edu_uuid_valid(const char *id);
-
-/* ---- jobs and the ledger (job.c) ------------------------------------------------------------ */
-
-struct edu_job;
-typedef unsigned (*edu_job_fn)(struct edu_job *j, PGconn *c);
-
-struct edu_job {
-    struct srv_req *r; /* suspended until the job answers it */
-    edu_job_fn run;    /* answers r, on the job's own thread */
-    void *data;        /* the job's input (owned) */
-    void (*free_data)(void *);
-};
-
-/* Runs fn(data) on a thread of its own with a pool connection, r suspended meanwhile (the
- * sequencer's callback must not block and an HTTP worker must not wait for a block). Steals
- * data. Returns SRV_ASYNC, or the status already answered (503 when too many jobs run). */
-unsigned edu_job_start(struct srv_req *r, edu_job_fn fn, void *data, void (*free_data)(void *));
-
-/* Checks items[0..n) (each ->tx set, or ->status already set) like POST /api/chain/tx — unless
- * checked says the caller ran srv_tx_check on them already — hands them to the sequencer as one
- * submission, and waits until every one is decided. Not for HTTP workers. Each item ends with
- * status 200 (leaf_index, height) or its refusal. */
-void edu_ledger_run(struct srv *s, struct seq_item *items, size_t n, int checked);
-
-/* Frees the txs of items[0..n) and the array. */
-void edu_items_free(struct seq_item *items, size_t n);
 
 /* ---- shared lookups (read.c) ---------------------------------------------------------------- */
 

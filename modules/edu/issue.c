@@ -456,7 +456,7 @@ static json_t *errors_body(const struct batch *b, const char *code, const char *
 }
 
 /* The job: everything after the syntax checks. */
-static unsigned issue_all(struct edu_job *j, PGconn *c)
+static unsigned issue_all(struct srv_job *j, PGconn *c)
 {
     struct batch *b = j->data;
     struct srv_req *r = j->r;
@@ -515,7 +515,7 @@ static unsigned issue_all(struct edu_job *j, PGconn *c)
         status = edu_db_down(r);
         goto out;
     }
-    edu_ledger_run(r->srv, items, b->n, 1);
+    srv_ledger_run(r->srv, items, b->n, 1);
     docs_drop(c, b, built, items);
     list = json_array();
     refused = json_array();
@@ -569,7 +569,7 @@ out:
         free(built[i].doc_hex);
     free(built);
     free(dids);
-    edu_items_free(items, b->n);
+    srv_items_free(items, b->n);
     json_decref(list);
     json_decref(refused);
     json_decref(body);
@@ -627,7 +627,7 @@ unsigned edu_issue_one(struct srv_req *r)
         batch_free(b);
         return status;
     }
-    return edu_job_start(r, issue_all, b, batch_free);
+    return srv_job_start(r, issue_all, b, batch_free);
 }
 
 /* ---- POST /api/edu/credentials/batch ----------------------------------------------------- */
@@ -812,6 +812,6 @@ unsigned edu_issue_batch(struct srv_req *r)
         json_decref(o);
     }
     edu_csv_free(&csv);
-    status = edu_job_start(r, issue_all, b, batch_free);
+    status = srv_job_start(r, issue_all, b, batch_free);
     return status;
 }

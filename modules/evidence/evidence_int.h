@@ -7,6 +7,7 @@
 #define LX_MODULES_EVIDENCE_INT_H
 
 #include "../../server/http.h"
+#include "../../server/job.h"
 #include "../../server/seq.h"
 
 #include <jansson.h>
@@ -46,26 +47,6 @@ void ev_cert_number(const char *tx_hex, char out[40]);
 void ev_uuid(char out[EV_ID_LEN + 1]);
 int64_t ev_now_ms(void);
 int ev_uuid_valid(const char *s);
-
-/* ---- jobs and the ledger (job.c) ------------------------------------------------------------ */
-
-struct ev_job;
-typedef void (*ev_job_fn)(struct ev_job *j, PGconn *c);
-
-struct ev_job {
-    struct srv_req *r; /* suspended until the job answers it */
-    ev_job_fn run;     /* answers r, on the job's own thread */
-    void *data;        /* the job's input (owned) */
-    void (*free_data)(void *);
-};
-
-/* Runs fn on a thread of its own with a pool connection while r is suspended. Steals data.
- * Returns SRV_ASYNC, or the status already answered (503 when too many jobs run). */
-unsigned ev_job_start(struct srv_req *r, ev_job_fn fn, void *data, void (*free_data)(void *));
-
-/* Hands items[0..n) (each ->tx set and checked, or ->status set) to the sequencer as one
- * submission and waits until every one is decided. Not for HTTP workers. */
-void ev_ledger_run(struct srv *s, struct seq_item *items, size_t n);
 
 /* ---- access (cases.c) ----------------------------------------------------------------------- */
 

@@ -129,7 +129,7 @@ static void *sign_range(void *arg)
     return NULL;
 }
 
-static void anchor_job(struct ev_job *j, PGconn *c)
+static unsigned anchor_job(struct srv_job *j, PGconn *c)
 {
     struct anchors *a = j->data;
     struct srv_req *r = j->r;
@@ -145,8 +145,7 @@ static void anchor_job(struct ev_job *j, PGconn *c)
     json_t *list;
 
     if (sk == NULL) {
-        srv_reply_error(r, 503, "no_key", "the organisation's key cannot sign", err);
-        return;
+        return srv_reply_error(r, 503, "no_key", "the organisation's key cannot sign", err);
     }
     for (size_t i = 0; i < k; i++) {
         w[i] = (struct signer){r->srv, a, sk, now, a->n * i / k, a->n * (i + 1) / k};
@@ -159,7 +158,7 @@ static void anchor_job(struct ev_job *j, PGconn *c)
         if (started[i])
             pthread_join(t[i], NULL);
     sodium_free(sk);
-    ev_ledger_run(r->srv, a->items, a->n);
+    srv_ledger_run(r->srv, a->items, a->n, 1);
     list = json_array();
     for (size_t i = 0; i < a->n; i++) {
         const struct seq_item *it = &a->items[i];
@@ -178,12 +177,13 @@ static void anchor_job(struct ev_job *j, PGconn *c)
     }
     if (accepted > 0 && a->items[0].tx != NULL)
         snprintf(r->tx_id, sizeof(r->tx_id), "%s", a->items[0].tx->id_hex);
-    srv_reply_json(r,
-                   accepted == a->n ? 201
-                   : accepted > 0   ? 207
-                                    : 409,
-                   json_pack("{s:s, s:I, s:I, s:o}", "org", a->org, "count", (json_int_t)a->n,
-                             "accepted", (json_int_t)accepted, "anchors", list));
+    return srv_reply_json(r,
+                          accepted == a->n ? 201
+                          : accepted > 0   ? 207
+                                           : 409,
+                          json_pack("{s:s, s:I, s:I, s:o}", "org", a->org, "count",
+                                    (json_int_t)a->n, "accepted", (json_int_t)accepted, "anchors",
+                                    list));
 }
 
 /* POST /api/evidence/anchors {"org","anchors":[{"sha256","label"?}…]} (an API token of org, or
@@ -230,5 +230,5 @@ unsigned ev_anchor(struct srv_req *r)
         }
         snprintf(a->label[i], sizeof(a->label[i]), "%s", label);
     }
-    return ev_job_start(r, anchor_job, a, anchors_free);
+    return srv_job_start(r, anchor_job, a, anchors_free);
 }

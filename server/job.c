@@ -1,25 +1,23 @@
-/*
- * Jobs and batched ledger submission for the evidence module. A request that puts many txs on
- * the ledger (machine anchoring: up to 10,000 hashes) runs on a thread of its own while it stays
- * suspended — the sequencer's callback must not block and an HTTP worker must not wait for a
- * block — and hands all its txs to the sequencer as one submission.
- */
+/* Jobs and batched ledger submission; see job.h. */
 #define _GNU_SOURCE
-#include "../../chain/tx.h"
-#include "../../server/custody.h"
-#include "../../server/server.h"
-#include "evidence_int.h"
+#include "job.h"
+#include "custody.h"
+#include "db.h"
+#include "http.h"
+#include "seq.h"
+#include "server.h"
+#include "../chain/tx.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_JOBS 8 /* evidence jobs in progress at once; more get 503 */
+#define JOB_DB_WAIT_MS 5000
 
 static atomic_int jobs_running;
 
-static void job_free(struct ev_job *j)
+static void job_free(struct srv_job *j)
 {
     if (j->free_data != NULL)
         j->free_data(j->data);
@@ -28,14 +26,14 @@ static void job_free(struct ev_job *j)
 
 static void *job_main(void *arg)
 {
-    struct ev_job *j = arg;
+    struct srv_job *j = arg;
     struct srv_req *r = j->r;
-    PGconn *c = db_acquire(r->srv->pool, EV_DB_WAIT_MS, NULL);
+    PGconn *c = db_acquire(r->srv->pool, JOB_DB_WAIT_MS, NULL);
 
     if (c == NULL) {
-        ev_db_down(r);
+        srv_reply_error(r, 503, "db_down", "the database is unreachable", NULL);
     } else {
-        j->run(j, c);
+        (void)j->run(j, c);
         db_release(r->srv->pool, c);
     }
     job_free(j);
@@ -44,9 +42,9 @@ static void *job_main(void *arg)
     return NULL;
 }
 
-unsigned ev_job_start(struct srv_req *r, ev_job_fn fn, void *data, void (*free_data)(void *))
+unsigned srv_job_start(struct srv_req *r, srv_job_fn fn, void *data, void (*free_data)(void *))
 {
-    struct ev_job *j = calloc(1, sizeof(*j));
+    struct srv_job *j = calloc(1, sizeof(*j));
     pthread_attr_t attr;
     pthread_t t;
     int rc;
@@ -56,11 +54,11 @@ unsigned ev_job_start(struct srv_req *r, ev_job_fn fn, void *data, void (*free_d
             free_data(data);
         return srv_reply_error(r, 503, "busy", "out of memory", NULL);
     }
-    *j = (struct ev_job){r, fn, data, free_data};
-    if (atomic_fetch_add(&jobs_running, 1) >= MAX_JOBS) {
+    *j = (struct srv_job){r, fn, data, free_data};
+    if (atomic_fetch_add(&jobs_running, 1) >= SRV_MAX_JOBS) {
         atomic_fetch_sub(&jobs_running, 1);
         job_free(j);
-        return srv_reply_error(r, 503, "busy", "too many evidence writes in progress; retry", NULL);
+        return srv_reply_error(r, 503, "busy", "too many writes in progress; retry", NULL);
     }
     srv_req_suspend(r);
     pthread_attr_init(&attr);
@@ -93,7 +91,7 @@ static void all_decided(struct seq_sub *sub)
     pthread_mutex_unlock(&w->mu);
 }
 
-void ev_ledger_run(struct srv *s, struct seq_item *items, size_t n)
+void srv_ledger_run(struct srv *s, struct seq_item *items, size_t n, int checked)
 {
     struct waiter w;
 
@@ -107,12 +105,14 @@ void ev_ledger_run(struct srv *s, struct seq_item *items, size_t n)
             seq_item_refuse(&items[i], 503, "busy", "the tx could not be built", NULL);
         else if (s->seq == NULL)
             seq_item_refuse(&items[i], 503, "no_ledger", "no ledger here", NULL);
+        else if (!checked)
+            srv_tx_check(s, &items[i]); /* signature, chain, time, the module's check */
     }
     w.sub.items = items;
     w.sub.n = n;
     w.sub.done = all_decided;
     if (s->seq != NULL)
-        seq_enqueue(s->seq, &w.sub);
+        seq_enqueue(s->seq, &w.sub); /* calls all_decided, here or later */
     else
         w.done = 1;
     pthread_mutex_lock(&w.mu);
@@ -121,4 +121,11 @@ void ev_ledger_run(struct srv *s, struct seq_item *items, size_t n)
     pthread_mutex_unlock(&w.mu);
     pthread_cond_destroy(&w.cv);
     pthread_mutex_destroy(&w.mu);
+}
+
+void srv_items_free(struct seq_item *items, size_t n)
+{
+    for (size_t i = 0; items != NULL && i < n; i++)
+        chain_tx_free(items[i].tx);
+    free(items);
 }
