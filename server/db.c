@@ -240,6 +240,35 @@ void db_pool_close(struct db_pool *p)
     free(p);
 }
 
+int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
+{
+    PGresult *r;
+    int ok;
+
+    if (len == 0)
+        return 0;
+    r = PQexec(c, sql);
+    ok = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    if (!ok)
+        return SRV_EDB;
+    /* libpq takes an int per call: long buffers go in pieces */
+    for (size_t off = 0; ok && off < len;) {
+        size_t n = len - off > (1u << 30) ? (1u << 30) : len - off;
+
+        ok = PQputCopyData(c, data + off, (int)n) == 1;
+        off += n;
+    }
+    if (PQputCopyEnd(c, ok ? NULL : "aborted") != 1)
+        ok = 0;
+    while ((r = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            ok = 0;
+        PQclear(r);
+    }
+    return ok ? 0 : SRV_EDB;
+}
+
 int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
 {
     PGresult *r = PQexec(c, sql);

@@ -47,6 +47,12 @@ void db_pool_close(struct db_pool *p);
  * NULL with the reason in err. */
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen);
 
+/* Runs sql ("COPY t (cols) FROM STDIN") with data[0..len), rows in COPY text format, and waits
+ * for its result. len 0 copies nothing and succeeds. Returns 0, or SRV_EDB (the statement failed;
+ * inside a transaction, the transaction is then aborted). Borrows everything. */
+int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
+    __attribute__((warn_unused_result));
+
 /* Runs a statement that returns no rows; returns 0, or SRV_EDB with libpq's message in err. */
 int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
     __attribute__((warn_unused_result));

@@ -352,26 +352,6 @@ static void add_tx_row(struct block *b, const struct chain_tx *tx, uint64_t leaf
     gb_put(&b->txs, "\n", 1);
 }
 
-static int copy_in(PGconn *c, const char *sql, const struct growbuf *data)
-{
-    PGresult *r = PQexec(c, sql);
-    int ok = PQresultStatus(r) == PGRES_COPY_IN;
-
-    PQclear(r);
-    if (!ok)
-        return -1;
-    if (data->len > 0 && PQputCopyData(c, data->p, (int)data->len) != 1)
-        ok = 0;
-    if (PQputCopyEnd(c, ok ? NULL : "aborted") != 1)
-        ok = 0;
-    while ((r = PQgetResult(c)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            ok = 0;
-        PQclear(r);
-    }
-    return ok ? 0 : -1;
-}
-
 /* Marks the ids of the batch already in the log: one query for the whole block. */
 static int refuse_known_ids(struct seq *q, struct seq_item **items, size_t n)
 {
@@ -554,11 +534,12 @@ static int write_block(struct seq *q, struct block *b, const uint8_t root[CHAIN_
 
     if (b->txs.failed || b->nodes.failed)
         return SRV_ENOMEM;
-    if (copy_in(q->db,
-                "COPY txs (leaf_index, tx_id, height, module, type, org, signer, time_ms, "
-                "leaf) FROM STDIN",
-                &b->txs) != 0 ||
-        copy_in(q->db, "COPY merkle_nodes (level, idx, hash) FROM STDIN", &b->nodes) != 0)
+    if (db_copy_in(q->db,
+                   "COPY txs (leaf_index, tx_id, height, module, type, org, signer, time_ms, "
+                   "leaf) FROM STDIN",
+                   b->txs.p, b->txs.len) != 0 ||
+        db_copy_in(q->db, "COPY merkle_nodes (level, idx, hash) FROM STDIN", b->nodes.p,
+                   b->nodes.len) != 0)
         return SRV_EDB;
     snprintf(height, sizeof(height), "%" PRIu64, b->height);
     snprintf(first, sizeof(first), "%" PRIu64, b->first_leaf);

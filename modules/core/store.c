@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "../../chain/chain.h"
 #include "../../chain/tx.h"
+#include "../../server/db.h"
 #include "../../server/err.h"
 #include "../module.h"
 #include "core_int.h"
@@ -297,24 +298,9 @@ static int flush(struct core_state *st, PGconn *db)
     char *bufs[2] = {st->principals, st->keyrows};
     size_t lens[2] = {st->p_len, st->k_len};
 
-    for (int t = 0; t < 2; t++) {
-        PGresult *r;
-        int ok;
-
-        if (lens[t] == 0)
-            continue;
-        r = PQexec(db, copies[t]);
-        ok = PQresultStatus(r) == PGRES_COPY_IN;
-        PQclear(r);
-        if (!ok || PQputCopyData(db, bufs[t], (int)lens[t]) != 1 || PQputCopyEnd(db, NULL) != 1)
+    for (int t = 0; t < 2; t++)
+        if (db_copy_in(db, copies[t], bufs[t], lens[t]) != 0)
             return SRV_EDB;
-        while ((r = PQgetResult(db)) != NULL) {
-            ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
-            PQclear(r);
-        }
-        if (!ok)
-            return SRV_EDB;
-    }
     st->p_len = st->k_len = 0;
     for (size_t i = 0; i < st->n_revoked; i++) {
         const char *params[2] = {st->revoked[i][0], st->revoked[i][1]};

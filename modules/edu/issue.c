@@ -12,6 +12,7 @@
 #include "../../server/custody.h"
 #include "../../server/server.h"
 #include "csv.h"
+#include "../../server/db.h"
 #include "edu_int.h"
 
 #include <inttypes.h>
@@ -140,26 +141,6 @@ static void put_text(struct buf *b, const char *s)
             put(b, s, 1);
         }
     }
-}
-
-static int copy_in(PGconn *c, const char *sql, const struct buf *data)
-{
-    PGresult *r = PQexec(c, sql);
-    int ok = PQresultStatus(r) == PGRES_COPY_IN;
-
-    PQclear(r);
-    if (!ok)
-        return -1;
-    if (data->len > 0 && PQputCopyData(c, data->p, (int)data->len) != 1)
-        ok = 0;
-    if (PQputCopyEnd(c, ok ? NULL : "aborted") != 1)
-        ok = 0;
-    while ((r = PQgetResult(c)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            ok = 0;
-        PQclear(r);
-    }
-    return ok ? 0 : -1;
 }
 
 /* ---- the issuer ------------------------------------------------------------------------------ */
@@ -356,10 +337,12 @@ static int docs_store(PGconn *c, const struct batch *b, const struct built *buil
         puts_(&rows, num);
     }
     rc = rows.failed ? -1
-                     : copy_in(c,
-                               "COPY edu_credentials (id, org, kind, student, subject_name, "
-                               "student_number, document, issued_by, created_ms) FROM STDIN",
-                               &rows);
+                     : (db_copy_in(c,
+                                   "COPY edu_credentials (id, org, kind, student, subject_name, "
+                                   "student_number, document, issued_by, created_ms) FROM STDIN",
+                                   rows.p, rows.len) == 0
+                            ? 0
+                            : -1);
     free(rows.p);
     return rc;
 }

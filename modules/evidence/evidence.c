@@ -564,31 +564,15 @@ int ev_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_tx
 int ev_block_end(struct lx_apply_ctx *ctx, void *state, int commit)
 {
     struct ev_block *blk = state;
-    PGresult *r = NULL;
     int rc = 0;
 
     if (blk == NULL)
         return 0;
-    if (!commit || blk->len == 0)
-        goto out;
-    r = PQexec(ctx->db, "COPY evidence_anchors (sha256, label, org, tx_id, leaf_index, height, "
-                        "anchored_ms) FROM STDIN");
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        rc = SRV_EDB;
-        goto out;
-    }
-    PQclear(r);
-    r = NULL;
-    if (PQputCopyData(ctx->db, blk->buf, (int)blk->len) != 1 || PQputCopyEnd(ctx->db, NULL) != 1) {
-        rc = SRV_EDB;
-    }
-    while ((r = PQgetResult(ctx->db)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = SRV_EDB;
-        PQclear(r);
-    }
-out:
-    PQclear(r);
+    if (commit) /* the anchors of the whole block in one COPY */
+        rc = db_copy_in(ctx->db,
+                        "COPY evidence_anchors (sha256, label, org, tx_id, leaf_index, height, "
+                        "anchored_ms) FROM STDIN",
+                        blk->buf, blk->len);
     free(blk->buf);
     free(blk);
     return rc;
