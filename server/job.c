@@ -17,6 +17,20 @@
 
 static atomic_int jobs_running;
 
+/* A job holds a pool connection until it ends, block wait included: at most half the pool may
+ * be held by jobs, so that a burst of batch uploads never starves ordinary requests. */
+static int job_limit(struct srv *s)
+{
+    size_t in_use, idle, size;
+    int limit;
+
+    db_pool_stats(s->pool, &in_use, &idle, &size);
+    limit = (int)(size / 2);
+    if (limit > SRV_MAX_JOBS)
+        limit = SRV_MAX_JOBS;
+    return limit > 0 ? limit : 1;
+}
+
 static void job_free(struct srv_job *j)
 {
     if (j->free_data != NULL)
@@ -55,7 +69,7 @@ unsigned srv_job_start(struct srv_req *r, srv_job_fn fn, void *data, void (*free
         return srv_reply_error(r, 503, "busy", "out of memory", NULL);
     }
     *j = (struct srv_job){r, fn, data, free_data};
-    if (atomic_fetch_add(&jobs_running, 1) >= SRV_MAX_JOBS) {
+    if (atomic_fetch_add(&jobs_running, 1) >= job_limit(r->srv)) {
         atomic_fetch_sub(&jobs_running, 1);
         job_free(j);
         return srv_reply_error(r, 503, "busy", "too many writes in progress; retry", NULL);

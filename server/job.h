@@ -27,11 +27,11 @@ struct srv_job {
     void (*free_data)(void *); /* frees data; may be NULL */
 };
 
-#define SRV_MAX_JOBS 16 /* jobs in progress at once, all modules; more get 503 */
+#define SRV_MAX_JOBS 16 /* jobs at once, all modules, and never more than half the pool */
 
 /* Runs fn on a thread of its own with a pool connection while r is suspended. Steals data (freed
  * with free_data when the job ends). Returns SRV_ASYNC, or the status already answered (503 when
- * SRV_MAX_JOBS run, or the thread cannot start). */
+ * as many jobs run as half the pool, at most SRV_MAX_JOBS, or the thread cannot start). */
 unsigned srv_job_start(struct srv_req *r, srv_job_fn fn, void *data, void (*free_data)(void *));
 
 /* Hands items[0..n) (each with ->tx set, or ->status already set) to the sequencer as one
