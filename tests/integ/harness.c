@@ -555,3 +555,71 @@ void lx_http_as(struct lx_server *s, const struct lx_cred *who, const char *meth
     h[n] = NULL;
     lx_http(s, method, path, json, json ? strlen(json) : 0, h, out);
 }
+
+/* ---- JSON calls as a caller -------------------------------------------------------------- */
+
+char lx_answers_file[512];
+
+json_t *lx_call(struct lx_server *s, const struct lx_cred *who, const char *method,
+                const char *path, json_t *body, long *status)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct lx_resp r;
+    json_t *doc;
+
+    lx_http_as(s, who, method, path, text, &r);
+    if (lx_answers_file[0]) {
+        FILE *f = fopen(lx_answers_file, "a");
+
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "%s\n", r.body);
+        fclose(f);
+    }
+    *status = r.status;
+    doc = json_loads(r.body, 0, NULL);
+    ck_assert_msg(doc != NULL, "%s %s: %ld, not JSON: %.300s", method, path, r.status, r.body);
+    lx_resp_free(&r);
+    free(text);
+    json_decref(body);
+    return doc;
+}
+
+json_t *lx_expect(struct lx_server *s, const struct lx_cred *who, const char *method,
+                  const char *path, json_t *body, long want)
+{
+    long status;
+    json_t *doc = lx_call(s, who, method, path, body, &status);
+
+    if (status != want) {
+        char *text = json_dumps(doc, JSON_COMPACT);
+
+        ck_abort_msg("%s %s as %s: %ld, wanted %ld: %.500s", method, path,
+                     who ? who->user : "anonymous", status, want, text);
+    }
+    return doc;
+}
+
+const char *lx_err_code(const json_t *doc)
+{
+    const char *c = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
+
+    return c ? c : "(no error code)";
+}
+
+void lx_expect_error(struct lx_server *s, const struct lx_cred *who, const char *method,
+                     const char *path, json_t *body, long want, const char *code)
+{
+    json_t *doc = lx_expect(s, who, method, path, body, want);
+
+    ck_assert_msg(strcmp(lx_err_code(doc), code) == 0, "%s %s: code %s, wanted %s", method, path,
+                  lx_err_code(doc), code);
+    json_decref(doc);
+}
+
+const char *lx_str(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+
+    ck_assert_msg(v != NULL, "no string %s", key);
+    return v;
+}

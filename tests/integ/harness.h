@@ -130,3 +130,28 @@ void lx_http_as(struct lx_server *s, const struct lx_cred *who, const char *meth
 
 /* The value of cookie name in r's Set-Cookie header into buf, or NULL. */
 const char *lx_set_cookie(const struct lx_resp *r, const char *name, char *buf, size_t cap);
+
+/* ---- JSON calls as a caller -------------------------------------------------------------- */
+
+/* When not empty, lx_call appends every answer body to this file, one per line: for tests that
+ * search what the server handed out for secrets. */
+extern char lx_answers_file[512];
+
+/* One request as who (NULL: anonymous) with body (stolen, may be NULL); the answer must be JSON.
+ * Returns it (json_decref it) and its status in *status. */
+json_t *lx_call(struct lx_server *s, const struct lx_cred *who, const char *method,
+                const char *path, json_t *body, long *status);
+
+/* lx_call that fails the test unless the status is want. */
+json_t *lx_expect(struct lx_server *s, const struct lx_cred *who, const char *method,
+                  const char *path, json_t *body, long want);
+
+/* lx_expect of a DESIGN §3.4 error with this status and code. */
+void lx_expect_error(struct lx_server *s, const struct lx_cred *who, const char *method,
+                     const char *path, json_t *body, long want, const char *code);
+
+/* The error code of an answer, or "(no error code)". */
+const char *lx_err_code(const json_t *doc);
+
+/* A string member that must be there. */
+const char *lx_str(const json_t *o, const char *key);

@@ -34,66 +34,6 @@
 static struct lx_server srv;
 static struct lx_cred admin, registrar, other_issuer, regulator, student, student2;
 
-/* ---- HTTP helpers -----------------------------------------------------------------------------
- */
-
-static json_t *call(const struct lx_cred *who, const char *method, const char *path, json_t *body,
-                    long *status)
-{
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    struct lx_resp r;
-    json_t *doc;
-
-    lx_http_as(&srv, who, method, path, text, &r);
-    *status = r.status;
-    doc = json_loads(r.body, 0, NULL);
-    ck_assert_msg(doc != NULL, "%s %s: %ld, not JSON: %s", method, path, r.status, r.body);
-    lx_resp_free(&r);
-    free(text);
-    json_decref(body);
-    return doc;
-}
-
-static json_t *expect(const struct lx_cred *who, const char *method, const char *path, json_t *body,
-                      long want)
-{
-    long status;
-    json_t *doc = call(who, method, path, body, &status);
-
-    if (status != want) {
-        char *text = json_dumps(doc, JSON_COMPACT);
-
-        ck_abort_msg("%s %s as %s: %ld, wanted %ld: %s", method, path,
-                     who ? who->user : "anonymous", status, want, text);
-    }
-    return doc;
-}
-
-static const char *err_code(const json_t *doc)
-{
-    const char *c = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
-
-    return c ? c : "(no error code)";
-}
-
-static void expect_error(const struct lx_cred *who, const char *method, const char *path,
-                         json_t *body, long want, const char *code)
-{
-    json_t *doc = expect(who, method, path, body, want);
-
-    ck_assert_msg(strcmp(err_code(doc), code) == 0, "%s %s: code %s, wanted %s", method, path,
-                  err_code(doc), code);
-    json_decref(doc);
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-
-    ck_assert_msg(v != NULL, "no string %s", key);
-    return v;
-}
-
 /* POSTs a CSV body as who; returns the parsed answer and the status. */
 static json_t *post_csv(const struct lx_cred *who, const char *path, const char *csv,
                         const char *type, long *status)
@@ -144,9 +84,9 @@ static void login(const char *user, const char *pw, struct lx_cred *out)
 
 static void admit(const char *id, const char *name)
 {
-    json_decref(expect(&admin, "POST", "/api/orgs",
-                       json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "type", "university"),
-                       201));
+    json_decref(
+        lx_expect(&srv, &admin, "POST", "/api/orgs",
+                  json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "type", "university"), 201));
 }
 
 static void person(const char *org, const char *username, const char *role, struct lx_cred *out)
@@ -155,18 +95,18 @@ static void person(const char *org, const char *username, const char *role, stru
     long status;
 
     snprintf(path, sizeof(path), "/api/orgs/%s/users", org);
-    json_decref(call(&admin, "POST", path,
-                     json_pack("{s:s, s:s, s:s, s:s}", "username", username, "display_name",
-                               username, "role", role, "password", USER_PW),
-                     &status));
+    json_decref(lx_call(&srv, &admin, "POST", path,
+                        json_pack("{s:s, s:s, s:s, s:s}", "username", username, "display_name",
+                                  username, "role", role, "password", USER_PW),
+                        &status));
     ck_assert_msg(status == 201 || status == 200, "invite %s: %ld", username, status);
     login(username, USER_PW, out);
 }
 
 static void signup_student(const char *username, struct lx_cred *out)
 {
-    json_decref(expect(
-        NULL, "POST", "/api/auth/signup",
+    json_decref(lx_expect(
+        &srv, NULL, "POST", "/api/auth/signup",
         json_pack("{s:s, s:s, s:s}", "username", username, "password", USER_PW, "type", "student"),
         201));
     login(username, USER_PW, out);
@@ -182,10 +122,10 @@ static void start(void)
     admit("pku", "\xe5\x8c\x97\xe4\xba\xac\xe5\xa4\xa7\xe5\xad\xa6"); /* 北京大学 */
     person("tsinghua", "t.registrar", "registrar", &registrar);
     person("pku", "p.issuer", "issuer", &other_issuer);
-    json_decref(expect(&admin, "POST", "/api/users",
-                       json_pack("{s:s, s:s, s:s, s:s}", "username", "reg.one", "node_role",
-                                 "regulator", "display_name", "reg", "password", USER_PW),
-                       201));
+    json_decref(lx_expect(&srv, &admin, "POST", "/api/users",
+                          json_pack("{s:s, s:s, s:s, s:s}", "username", "reg.one", "node_role",
+                                    "regulator", "display_name", "reg", "password", USER_PW),
+                          201));
     login("reg.one", USER_PW, &regulator);
     signup_student("li.lei", &student);
     signup_student("han.meimei", &student2);
@@ -210,10 +150,10 @@ static json_t *issue(const char *name, const char *student_id, char *id)
 
     if (student_id != NULL)
         json_object_set_new(body, "student", json_string(student_id));
-    doc = expect(&registrar, "POST", "/api/edu/credentials", body, 201);
-    snprintf(id, 37, "%s", str(doc, "id"));
-    ck_assert_uint_eq(strlen(str(doc, "tx_id")), 64);
-    ck_assert_ptr_nonnull(strstr(str(doc, "bundle_url"), id));
+    doc = lx_expect(&srv, &registrar, "POST", "/api/edu/credentials", body, 201);
+    snprintf(id, 37, "%s", lx_str(doc, "id"));
+    ck_assert_uint_eq(strlen(lx_str(doc, "tx_id")), 64);
+    ck_assert_ptr_nonnull(strstr(lx_str(doc, "bundle_url"), id));
     return doc;
 }
 
@@ -222,13 +162,13 @@ static json_t *bundle_of(const struct lx_cred *who, const char *id)
     char path[160];
 
     snprintf(path, sizeof(path), "/api/edu/credentials/%s/bundle", id);
-    return expect(who, "GET", path, NULL, 200);
+    return lx_expect(&srv, who, "GET", path, NULL, 200);
 }
 
 /* POST /api/edu/verify; returns the verdict object. */
 static json_t *verify_api(const json_t *bundle)
 {
-    return expect(NULL, "POST", "/api/edu/verify", json_deep_copy(bundle), 200);
+    return lx_expect(&srv, NULL, "POST", "/api/edu/verify", json_deep_copy(bundle), 200);
 }
 
 /* The check named name of a verdict: 1 ok, 0 failed (its detail into detail). */
@@ -239,9 +179,9 @@ static int check_ok(const json_t *verdict, const char *name, char *detail, size_
     for (size_t i = 0; i < json_array_size(checks); i++) {
         const json_t *c = json_array_get(checks, i);
 
-        if (strcmp(str(c, "name"), name) == 0) {
+        if (strcmp(lx_str(c, "name"), name) == 0) {
             if (detail != NULL)
-                snprintf(detail, cap, "%s", str(c, "detail"));
+                snprintf(detail, cap, "%s", lx_str(c, "detail"));
             return json_is_true(json_object_get(c, "ok"));
         }
     }
@@ -307,13 +247,13 @@ START_TEST(issue_bundle_verify)
     /* the student downloads the file; it carries the credential and its ledger evidence */
     bundle = bundle_of(&student, id);
     vc = json_object_get(bundle, "credential");
-    ck_assert_str_eq(str(json_object_get(vc, "credentialSubject"), "name"),
+    ck_assert_str_eq(lx_str(json_object_get(vc, "credentialSubject"), "name"),
                      "\xe6\x9d\x8e\xe9\x9b\xb7");
-    ck_assert_str_eq(str(json_object_get(vc, "issuer"), "name"), UNI_NAME);
-    ck_assert_str_eq(str(json_object_get(vc, "proof"), "cryptosuite"), "eddsa-jcs-2022");
-    ck_assert(strncmp(str(json_object_get(vc, "credentialSubject"), "id"), "did:key:z6Mk", 12) ==
+    ck_assert_str_eq(lx_str(json_object_get(vc, "issuer"), "name"), UNI_NAME);
+    ck_assert_str_eq(lx_str(json_object_get(vc, "proof"), "cryptosuite"), "eddsa-jcs-2022");
+    ck_assert(strncmp(lx_str(json_object_get(vc, "credentialSubject"), "id"), "did:key:z6Mk", 12) ==
               0);
-    ck_assert_str_eq(str(json_object_get(json_object_get(bundle, "ledger"), "tx"), "module"),
+    ck_assert_str_eq(lx_str(json_object_get(json_object_get(bundle, "ledger"), "tx"), "module"),
                      "edu");
     /* the ledger carries no personal data */
     text = json_dumps(json_object_get(json_object_get(bundle, "ledger"), "tx"), JSON_COMPACT);
@@ -322,7 +262,7 @@ START_TEST(issue_bundle_verify)
     free(text);
 
     v = verify_api(bundle);
-    ck_assert_str_eq(str(v, "verdict"), "valid");
+    ck_assert_str_eq(lx_str(v, "verdict"), "valid");
     ck_assert_uint_eq(json_array_size(json_object_get(v, "checks")), 5);
     for (size_t i = 0; i < 5; i++)
         ck_assert_msg(
@@ -345,13 +285,14 @@ START_TEST(issue_bundle_verify)
 
     /* public status; the registrar's list shows it as valid */
     snprintf(path, sizeof(path), "/api/edu/credentials/%s/status", id);
-    doc = expect(NULL, "GET", path, NULL, 200);
-    ck_assert_str_eq(str(doc, "status"), "valid");
-    ck_assert_str_eq(str(doc, "org"), "tsinghua");
+    doc = lx_expect(&srv, NULL, "GET", path, NULL, 200);
+    ck_assert_str_eq(lx_str(doc, "status"), "valid");
+    ck_assert_str_eq(lx_str(doc, "org"), "tsinghua");
     json_decref(doc);
-    list = expect(&registrar, "GET", "/api/edu/credentials?org=tsinghua&q=%E6%9D%8E", NULL, 200);
+    list = lx_expect(&srv, &registrar, "GET", "/api/edu/credentials?org=tsinghua&q=%E6%9D%8E", NULL,
+                     200);
     ck_assert_uint_eq(json_array_size(json_object_get(list, "credentials")), 1);
-    ck_assert_str_eq(str(json_array_get(json_object_get(list, "credentials"), 0), "status"),
+    ck_assert_str_eq(lx_str(json_array_get(json_object_get(list, "credentials"), 0), "status"),
                      "valid");
     json_decref(list);
     json_decref(bundle);
@@ -370,11 +311,11 @@ START_TEST(tampering_is_caught)
     /* one changed character of the subject: the signature check fails, the ledger holds */
     t = json_deep_copy(bundle);
     subject = json_object_get(json_object_get(t, "credential"), "credentialSubject");
-    snprintf(name, sizeof(name), "%s", str(subject, "name"));
+    snprintf(name, sizeof(name), "%s", lx_str(subject, "name"));
     name[0] = 'J';
     json_object_set_new(subject, "name", json_string(name));
     v = verify_api(t);
-    ck_assert_str_eq(str(v, "verdict"), "invalid");
+    ck_assert_str_eq(lx_str(v, "verdict"), "invalid");
     ck_assert_int_eq(check_ok(v, "signature", detail, sizeof(detail)), 0);
     ck_assert_ptr_nonnull(strstr(detail, "signature does not verify"));
     json_decref(v);
@@ -392,7 +333,7 @@ START_TEST(tampering_is_caught)
     body = json_object_get(json_object_get(json_object_get(t, "ledger"), "tx"), "body");
     json_object_set_new(body, "hash", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
     v = verify_api(t);
-    ck_assert_str_eq(str(v, "verdict"), "invalid");
+    ck_assert_str_eq(lx_str(v, "verdict"), "invalid");
     ck_assert_int_eq(check_ok(v, "signature", NULL, 0), 1);
     ck_assert_int_eq(check_ok(v, "anchored", detail, sizeof(detail)), 0);
     json_decref(v);
@@ -418,27 +359,30 @@ START_TEST(revocation)
     bundle = bundle_of(&student, id);
     snprintf(path, sizeof(path), "/api/edu/credentials/%s/revoke", id);
     /* not by another university, not by the student, not anonymously */
-    expect_error(&other_issuer, "POST", path,
-                 json_pack("{s:s, s:s}", "org", "pku", "reason", "mistake"), 403, "not_issuer");
-    expect_error(&other_issuer, "POST", path,
-                 json_pack("{s:s, s:s}", "org", "tsinghua", "reason", "mistake"), 403, "forbidden");
-    expect_error(&student, "POST", path,
-                 json_pack("{s:s, s:s}", "org", "tsinghua", "reason", "mistake"), 403, "forbidden");
-    expect_error(NULL, "POST", path, json_pack("{s:s, s:s}", "org", "tsinghua", "reason", "x"), 401,
-                 "login_required");
-    expect_error(&registrar, "POST", path, json_pack("{s:s}", "org", "tsinghua"), 422,
-                 "invalid_body");
-    doc = expect(&registrar, "POST", path,
-                 json_pack("{s:s, s:s}", "org", "tsinghua", "reason", "degree withdrawn"), 200);
-    ck_assert_uint_eq(strlen(str(doc, "tx_id")), 64);
+    lx_expect_error(&srv, &other_issuer, "POST", path,
+                    json_pack("{s:s, s:s}", "org", "pku", "reason", "mistake"), 403, "not_issuer");
+    lx_expect_error(&srv, &other_issuer, "POST", path,
+                    json_pack("{s:s, s:s}", "org", "tsinghua", "reason", "mistake"), 403,
+                    "forbidden");
+    lx_expect_error(&srv, &student, "POST", path,
+                    json_pack("{s:s, s:s}", "org", "tsinghua", "reason", "mistake"), 403,
+                    "forbidden");
+    lx_expect_error(&srv, NULL, "POST", path,
+                    json_pack("{s:s, s:s}", "org", "tsinghua", "reason", "x"), 401,
+                    "login_required");
+    lx_expect_error(&srv, &registrar, "POST", path, json_pack("{s:s}", "org", "tsinghua"), 422,
+                    "invalid_body");
+    doc = lx_expect(&srv, &registrar, "POST", path,
+                    json_pack("{s:s, s:s}", "org", "tsinghua", "reason", "degree withdrawn"), 200);
+    ck_assert_uint_eq(strlen(lx_str(doc, "tx_id")), 64);
     json_decref(doc);
-    expect_error(&registrar, "POST", path,
-                 json_pack("{s:s, s:s}", "org", "tsinghua", "reason", "again"), 409,
-                 "already_revoked");
+    lx_expect_error(&srv, &registrar, "POST", path,
+                    json_pack("{s:s, s:s}", "org", "tsinghua", "reason", "again"), 409,
+                    "already_revoked");
 
     /* the student's file now verifies as revoked, with date and reason */
     v = verify_api(bundle);
-    ck_assert_str_eq(str(v, "verdict"), "revoked");
+    ck_assert_str_eq(lx_str(v, "verdict"), "revoked");
     ck_assert_int_eq(check_ok(v, "signature", NULL, 0), 1);
     ck_assert_int_eq(check_ok(v, "anchored", NULL, 0), 1);
     ck_assert_int_eq(check_ok(v, "issuer", NULL, 0), 1);
@@ -446,7 +390,7 @@ START_TEST(revocation)
     strftime(today, sizeof(today), "%Y-%m-%d", gmtime(&now));
     snprintf(want, sizeof(want), "revoked on %s: degree withdrawn", today);
     ck_assert_str_eq(detail, want);
-    ck_assert_str_eq(str(json_object_get(v, "revoked"), "reason"), "degree withdrawn");
+    ck_assert_str_eq(lx_str(json_object_get(v, "revoked"), "reason"), "degree withdrawn");
     json_decref(v);
     cli_verify(bundle, &run);
     ck_assert_int_eq(run.status, 1);
@@ -456,8 +400,8 @@ START_TEST(revocation)
     ck_assert_ptr_nonnull(strstr(run.out, "REVOKED"));
     free(run.out);
     snprintf(path, sizeof(path), "/api/edu/credentials/%s/status", id);
-    doc = expect(NULL, "GET", path, NULL, 200);
-    ck_assert_str_eq(str(doc, "status"), "revoked");
+    doc = lx_expect(&srv, NULL, "GET", path, NULL, 200);
+    ck_assert_str_eq(lx_str(doc, "status"), "revoked");
     json_decref(doc);
     json_decref(bundle);
 }
@@ -544,7 +488,7 @@ static json_t *anchor_tx(const json_t *vc, const uint8_t sk[64])
     ck_assert_int_eq(chain_b64_encode(h, 32, b64, sizeof(b64)), 0);
     ck_assert_int_eq(chain_note_signer_from_sk("tsinghua", sk, &k), 0);
     tx = lx_tx(&k, "edu", "credential.issue", "tsinghua",
-               json_pack("{s:s, s:s, s:s}", "credential_id", str(vc, "id"), "hash", b64, "kind",
+               json_pack("{s:s, s:s, s:s}", "credential_id", lx_str(vc, "id"), "hash", b64, "kind",
                          "diploma"));
     sodium_memzero(&k, sizeof(k));
     return tx;
@@ -560,13 +504,13 @@ START_TEST(key_rotation)
 
     json_decref(issue("Before Rotation", NULL, id));
     ck_assert_uint_eq(custody("tsinghua", keys, 4), 1);
-    json_decref(expect(&admin, "POST", "/api/orgs/tsinghua/keys/rotate", NULL, 200));
+    json_decref(lx_expect(&srv, &admin, "POST", "/api/orgs/tsinghua/keys/rotate", NULL, 200));
     ck_assert_uint_eq(custody("tsinghua", keys, 4), 2); /* keys[0] revoked, keys[1] current */
 
     /* revoked after issuance: the earlier credential stays valid, its bundle says why */
     before = bundle_of(&registrar, id);
     v = verify_api(before);
-    ck_assert_str_eq(str(v, "verdict"), "valid");
+    ck_assert_str_eq(lx_str(v, "verdict"), "valid");
     ck_assert_int_eq(check_ok(v, "issuer", detail, sizeof(detail)), 1);
     ck_assert_ptr_nonnull(strstr(detail, "after this credential"));
     json_decref(v);
@@ -578,10 +522,11 @@ START_TEST(key_rotation)
     /* issuing goes on with the new key */
     json_decref(issue("After Rotation", NULL, id2));
     after = bundle_of(&registrar, id2);
-    ck_assert_str_ne(str(json_object_get(json_object_get(after, "credential"), "issuer"), "id"),
-                     str(json_object_get(json_object_get(before, "credential"), "issuer"), "id"));
+    ck_assert_str_ne(
+        lx_str(json_object_get(json_object_get(after, "credential"), "issuer"), "id"),
+        lx_str(json_object_get(json_object_get(before, "credential"), "issuer"), "id"));
     v = verify_api(after);
-    ck_assert_str_eq(str(v, "verdict"), "valid");
+    ck_assert_str_eq(lx_str(v, "verdict"), "valid");
     json_decref(v);
 
     /* revoked before: a credential signed with the old key now cannot be anchored with it … */
@@ -597,14 +542,14 @@ START_TEST(key_rotation)
     lx_submit(&srv, tx, &r);
     ck_assert_msg(r.status == 200, "%s", r.body);
     doc = json_loads(r.body, 0, NULL);
-    snprintf(path, sizeof(path), "/api/chain/bundle/%s", str(doc, "tx_id"));
+    snprintf(path, sizeof(path), "/api/chain/bundle/%s", lx_str(doc, "tx_id"));
     json_decref(doc);
     lx_resp_free(&r);
     json_decref(tx);
-    ledger = expect(NULL, "GET", path, NULL, 200);
+    ledger = lx_expect(&srv, NULL, "GET", path, NULL, 200);
     forged = json_pack("{s:O, s:o}", "credential", vc, "ledger", ledger);
     v = verify_api(forged);
-    ck_assert_str_eq(str(v, "verdict"), "invalid");
+    ck_assert_str_eq(lx_str(v, "verdict"), "invalid");
     ck_assert_int_eq(check_ok(v, "signature", NULL, 0), 1);
     ck_assert_int_eq(check_ok(v, "anchored", NULL, 0), 1);
     ck_assert_int_eq(check_ok(v, "issuer", detail, sizeof(detail)), 0);
@@ -668,16 +613,16 @@ START_TEST(batch_all_or_nothing)
     doc = post_csv(&registrar, "/api/edu/credentials/batch?org=tsinghua", csv,
                    "Content-Type: text/csv; charset=utf-8", &status);
     ck_assert_msg(status == 422, "%ld", status);
-    ck_assert_str_eq(err_code(doc), "invalid_rows");
+    ck_assert_str_eq(lx_err_code(doc), "invalid_rows");
     errors = json_object_get(doc, "errors");
     ck_assert_uint_eq(json_array_size(errors), 3);
     for (size_t i = 0; i < 3; i++)
         ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(errors, i), "line")),
                          bad[i]);
-    ck_assert_str_eq(str(json_array_get(errors, 0), "field"), "name");
-    ck_assert_str_eq(str(json_array_get(errors, 1), "field"), "kind");
-    ck_assert_str_eq(str(json_array_get(errors, 2), "field"), "line");
-    ck_assert_ptr_nonnull(strstr(str(json_array_get(errors, 2), "message"), "fields"));
+    ck_assert_str_eq(lx_str(json_array_get(errors, 0), "field"), "name");
+    ck_assert_str_eq(lx_str(json_array_get(errors, 1), "field"), "kind");
+    ck_assert_str_eq(lx_str(json_array_get(errors, 2), "field"), "line");
+    ck_assert_ptr_nonnull(strstr(lx_str(json_array_get(errors, 2), "message"), "fields"));
     json_decref(doc);
     ck_assert_int_eq(db_count("SELECT count(*) FROM edu_credentials", NULL), 0);
     ck_assert_int_eq(db_count("SELECT count(*) FROM edu_anchors", NULL), 0);
@@ -701,7 +646,8 @@ START_TEST(batch_all_or_nothing)
     ck_assert_int_eq(db_count("SELECT count(*) FROM edu_anchors WHERE org = 'tsinghua'", NULL), 97);
     ck_assert_int_eq(db_count("SELECT count(*) FROM edu_anchors WHERE kind = 'transcript'", NULL),
                      10);
-    list = expect(&registrar, "GET", "/api/edu/credentials?org=tsinghua&limit=200", NULL, 200);
+    list = lx_expect(&srv, &registrar, "GET", "/api/edu/credentials?org=tsinghua&limit=200", NULL,
+                     200);
     ck_assert_uint_eq(json_array_size(json_object_get(list, "credentials")), 97);
     json_decref(list);
     free(csv);
@@ -742,7 +688,7 @@ START_TEST(batch_limit)
     doc = post_csv(&registrar, "/api/edu/credentials/batch?org=tsinghua", csv,
                    "Content-Type: text/csv", &status);
     ck_assert_int_eq(status, 413);
-    ck_assert_str_eq(err_code(doc), "batch_too_large");
+    ck_assert_str_eq(lx_err_code(doc), "batch_too_large");
     json_decref(doc);
     ck_assert_int_eq(db_count("SELECT count(*) FROM edu_credentials", NULL), 0);
     free(csv);
@@ -761,8 +707,9 @@ START_TEST(erase_keeps_file_valid)
     json_decref(issue("To Be Erased", "li.lei", id));
     bundle = bundle_of(&student, id); /* the student's file */
     snprintf(path, sizeof(path), "/api/edu/credentials/%s/erase", id);
-    expect_error(&other_issuer, "POST", path, json_pack("{s:s}", "org", "pku"), 403, "not_issuer");
-    doc = expect(&registrar, "POST", path, json_pack("{s:s}", "org", "tsinghua"), 200);
+    lx_expect_error(&srv, &other_issuer, "POST", path, json_pack("{s:s}", "org", "pku"), 403,
+                    "not_issuer");
+    doc = lx_expect(&srv, &registrar, "POST", path, json_pack("{s:s}", "org", "tsinghua"), 200);
     json_decref(doc);
     ck_assert_int_eq(db_count("SELECT count(*) FROM edu_credentials WHERE id = $1::uuid AND "
                               "subject_name IS NULL AND student_number IS NULL AND document IS "
@@ -770,9 +717,9 @@ START_TEST(erase_keeps_file_valid)
                               id),
                      1);
     snprintf(path, sizeof(path), "/api/edu/credentials/%s/bundle", id);
-    expect_error(&student, "GET", path, NULL, 410, "erased");
+    lx_expect_error(&srv, &student, "GET", path, NULL, 410, "erased");
     v = verify_api(bundle);
-    ck_assert_str_eq(str(v, "verdict"), "valid");
+    ck_assert_str_eq(lx_str(v, "verdict"), "valid");
     json_decref(v);
     cli_verify(bundle, &run);
     ck_assert_msg(run.status == 0, "%s", run.out);
@@ -788,43 +735,44 @@ START_TEST(share_links)
 
     json_decref(issue("Shared Student", "li.lei", id));
     snprintf(path, sizeof(path), "/api/edu/credentials/%s/shares", id);
-    expect_error(&student2, "POST", path, json_object(), 404, "not_found"); /* not theirs */
-    doc = expect(&student, "POST", path, json_pack("{s:i}", "expires_in_days", 7), 201);
-    snprintf(token, sizeof(token), "%s", str(doc, "token"));
+    lx_expect_error(&srv, &student2, "POST", path, json_object(), 404,
+                    "not_found"); /* not theirs */
+    doc = lx_expect(&srv, &student, "POST", path, json_pack("{s:i}", "expires_in_days", 7), 201);
+    snprintf(token, sizeof(token), "%s", lx_str(doc, "token"));
     snprintf(share_id, sizeof(share_id), "%lld",
              (long long)json_integer_value(json_object_get(doc, "id")));
-    ck_assert_ptr_nonnull(strstr(str(doc, "url"), token));
+    ck_assert_ptr_nonnull(strstr(lx_str(doc, "url"), token));
     json_decref(doc);
 
     /* anyone with the link sees the bundle and the verdict */
     snprintf(path, sizeof(path), "/api/edu/share/%s", token);
-    view = expect(NULL, "GET", path, NULL, 200);
-    ck_assert_str_eq(str(json_object_get(view, "verification"), "verdict"), "valid");
+    view = lx_expect(&srv, NULL, "GET", path, NULL, 200);
+    ck_assert_str_eq(lx_str(json_object_get(view, "verification"), "verdict"), "valid");
     ck_assert_str_eq(
-        str(json_object_get(json_object_get(json_object_get(view, "bundle"), "credential"),
-                            "credentialSubject"),
-            "name"),
+        lx_str(json_object_get(json_object_get(json_object_get(view, "bundle"), "credential"),
+                               "credentialSubject"),
+               "name"),
         "Shared Student");
     json_decref(view);
-    expect_error(NULL, "GET", "/api/edu/share/not-a-real-token-at-all-xxxxxxxxxxxx", NULL, 404,
-                 "not_found");
+    lx_expect_error(&srv, NULL, "GET", "/api/edu/share/not-a-real-token-at-all-xxxxxxxxxxxx", NULL,
+                    404, "not_found");
 
     /* withdrawn: gone */
     snprintf(path, sizeof(path), "/api/edu/credentials/%s/shares/%s", id, share_id);
-    json_decref(expect(&student, "DELETE", path, NULL, 200));
+    json_decref(lx_expect(&srv, &student, "DELETE", path, NULL, 200));
     snprintf(path, sizeof(path), "/api/edu/share/%s", token);
-    expect_error(NULL, "GET", path, NULL, 410, "withdrawn");
+    lx_expect_error(&srv, NULL, "GET", path, NULL, 410, "withdrawn");
 
     /* expired: gone */
     snprintf(path, sizeof(path), "/api/edu/credentials/%s/shares", id);
-    doc = expect(&student, "POST", path, json_object(), 201);
-    snprintf(token, sizeof(token), "%s", str(doc, "token"));
+    doc = lx_expect(&srv, &student, "POST", path, json_object(), 201);
+    snprintf(token, sizeof(token), "%s", lx_str(doc, "token"));
     json_decref(doc);
     ck_assert_int_eq(lx_db_exec(srv.dbname, "UPDATE edu_shares SET expires_ms = 1 "
                                             "WHERE withdrawn_ms IS NULL"),
                      0);
     snprintf(path, sizeof(path), "/api/edu/share/%s", token);
-    expect_error(NULL, "GET", path, NULL, 410, "expired");
+    lx_expect_error(&srv, NULL, "GET", path, NULL, 410, "expired");
 }
 END_TEST
 
@@ -838,45 +786,46 @@ START_TEST(permissions)
     /* another university's issuer may not issue for tsinghua; nobody anonymous; no regulator */
     body = json_pack("{s:s, s:s, s:s, s:s}", "org", "tsinghua", "kind", "diploma", "name", "X",
                      "student_number", "1");
-    expect_error(&other_issuer, "POST", "/api/edu/credentials", json_deep_copy(body), 403,
-                 "forbidden");
-    expect_error(NULL, "POST", "/api/edu/credentials", json_deep_copy(body), 401, "login_required");
-    expect_error(&regulator, "POST", "/api/edu/credentials", json_deep_copy(body), 403,
-                 "forbidden");
-    expect_error(&student, "POST", "/api/edu/credentials", body, 403, "forbidden");
-    expect_error(&registrar, "POST", "/api/edu/credentials",
-                 json_pack("{s:s, s:s, s:s}", "org", "tsinghua", "kind", "diploma", "name", "X"),
-                 422, "invalid_body");
-    expect_error(&registrar, "POST", "/api/edu/credentials",
-                 json_pack("{s:s, s:s, s:s, s:s, s:s}", "org", "tsinghua", "kind", "diploma",
-                           "name", "X", "student_number", "1", "student", "nobody"),
-                 422, "invalid_body");
-    expect_error(NULL, "GET", "/api/edu/credentials", NULL, 401, "login_required");
+    lx_expect_error(&srv, &other_issuer, "POST", "/api/edu/credentials", json_deep_copy(body), 403,
+                    "forbidden");
+    lx_expect_error(&srv, NULL, "POST", "/api/edu/credentials", json_deep_copy(body), 401,
+                    "login_required");
+    lx_expect_error(&srv, &regulator, "POST", "/api/edu/credentials", json_deep_copy(body), 403,
+                    "forbidden");
+    lx_expect_error(&srv, &student, "POST", "/api/edu/credentials", body, 403, "forbidden");
+    lx_expect_error(&srv, &registrar, "POST", "/api/edu/credentials",
+                    json_pack("{s:s, s:s, s:s}", "org", "tsinghua", "kind", "diploma", "name", "X"),
+                    422, "invalid_body");
+    lx_expect_error(&srv, &registrar, "POST", "/api/edu/credentials",
+                    json_pack("{s:s, s:s, s:s, s:s, s:s}", "org", "tsinghua", "kind", "diploma",
+                              "name", "X", "student_number", "1", "student", "nobody"),
+                    422, "invalid_body");
+    lx_expect_error(&srv, NULL, "GET", "/api/edu/credentials", NULL, 401, "login_required");
 
     /* a student sees their own only */
-    list = expect(&student, "GET", "/api/edu/credentials", NULL, 200);
+    list = lx_expect(&srv, &student, "GET", "/api/edu/credentials", NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(list, "credentials")), 1);
-    ck_assert_str_eq(str(json_array_get(json_object_get(list, "credentials"), 0), "id"), id_li);
+    ck_assert_str_eq(lx_str(json_array_get(json_object_get(list, "credentials"), 0), "id"), id_li);
     json_decref(list);
     snprintf(path, sizeof(path), "/api/edu/credentials/%s/bundle", id_han);
-    expect_error(&student, "GET", path, NULL, 404, "not_found");
-    expect_error(&other_issuer, "GET", path, NULL, 404, "not_found");
-    expect_error(NULL, "GET", path, NULL, 401, "login_required");
+    lx_expect_error(&srv, &student, "GET", path, NULL, 404, "not_found");
+    lx_expect_error(&srv, &other_issuer, "GET", path, NULL, 404, "not_found");
+    lx_expect_error(&srv, NULL, "GET", path, NULL, 401, "login_required");
     json_decref(bundle_of(&student2, id_han));
     json_decref(bundle_of(&regulator, id_han));
     json_decref(bundle_of(&admin, id_han));
     /* the regulator sees all; the other university none of tsinghua's */
-    list = expect(&regulator, "GET", "/api/edu/credentials", NULL, 200);
+    list = lx_expect(&srv, &regulator, "GET", "/api/edu/credentials", NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(list, "credentials")), 2);
     json_decref(list);
-    list = expect(&other_issuer, "GET", "/api/edu/credentials", NULL, 200);
+    list = lx_expect(&srv, &other_issuer, "GET", "/api/edu/credentials", NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(list, "credentials")), 0);
     json_decref(list);
-    list = expect(&other_issuer, "GET", "/api/edu/credentials?org=tsinghua", NULL, 200);
+    list = lx_expect(&srv, &other_issuer, "GET", "/api/edu/credentials?org=tsinghua", NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(list, "credentials")), 0);
     json_decref(list);
-    list = expect(&registrar, "GET", "/api/edu/credentials?q=2022010001&kind=diploma&status=valid",
-                  NULL, 200);
+    list = lx_expect(&srv, &registrar, "GET",
+                     "/api/edu/credentials?q=2022010001&kind=diploma&status=valid", NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(list, "credentials")), 2);
     json_decref(list);
 }

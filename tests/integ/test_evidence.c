@@ -26,53 +26,6 @@
 static struct lx_server srv;
 static struct lx_cred admin, clerk, lawyer, other_lawyer, regulator;
 
-static json_t *call(const struct lx_cred *who, const char *method, const char *path, json_t *body,
-                    long *status)
-{
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    struct lx_resp r;
-    json_t *doc;
-
-    lx_http_as(&srv, who, method, path, text, &r);
-    *status = r.status;
-    doc = json_loads(r.body, 0, NULL);
-    ck_assert_msg(doc != NULL, "%s %s: %ld, not JSON: %.300s", method, path, r.status, r.body);
-    lx_resp_free(&r);
-    free(text);
-    json_decref(body);
-    return doc;
-}
-
-static json_t *expect(const struct lx_cred *who, const char *method, const char *path, json_t *body,
-                      long want)
-{
-    long status;
-    json_t *doc = call(who, method, path, body, &status);
-
-    if (status != want) {
-        char *text = json_dumps(doc, JSON_COMPACT);
-
-        ck_abort_msg("%s %s as %s: %ld, wanted %ld: %.500s", method, path,
-                     who ? who->user : "anonymous", status, want, text);
-    }
-    return doc;
-}
-
-static const char *err_code(const json_t *doc)
-{
-    const char *c = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
-
-    return c ? c : "(no error code)";
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-
-    ck_assert_msg(v != NULL, "no string %s", key);
-    return v;
-}
-
 static void login(const char *user, struct lx_cred *out)
 {
     long status = lx_login(&srv, user, USER_PW, out);
@@ -82,8 +35,8 @@ static void login(const char *user, struct lx_cred *out)
 
 static void admit(const char *id, const char *name, const char *type)
 {
-    json_decref(expect(&admin, "POST", "/api/orgs",
-                       json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "type", type), 201));
+    json_decref(lx_expect(&srv, &admin, "POST", "/api/orgs",
+                          json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "type", type), 201));
 }
 
 static void person(const char *org, const char *username, const char *role, struct lx_cred *out)
@@ -92,10 +45,10 @@ static void person(const char *org, const char *username, const char *role, stru
     long status;
 
     snprintf(path, sizeof(path), "/api/orgs/%s/users", org);
-    json_decref(call(&admin, "POST", path,
-                     json_pack("{s:s, s:s, s:s, s:s}", "username", username, "display_name",
-                               username, "role", role, "password", USER_PW),
-                     &status));
+    json_decref(lx_call(&srv, &admin, "POST", path,
+                        json_pack("{s:s, s:s, s:s, s:s}", "username", username, "display_name",
+                                  username, "role", role, "password", USER_PW),
+                        &status));
     ck_assert_msg(status == 201 || status == 200, "invite %s: %ld", username, status);
     if (out != NULL)
         login(username, out);
@@ -116,10 +69,10 @@ static void start(void)
     person("bj-court", "c.clerk", "clerk", &clerk);
     person("firm-a", "a.lawyer", "member", &lawyer);
     person("firm-b", "b.lawyer", "member", &other_lawyer);
-    json_decref(expect(&admin, "POST", "/api/users",
-                       json_pack("{s:s, s:s, s:s, s:s}", "username", "reg.one", "node_role",
-                                 "regulator", "display_name", "reg", "password", USER_PW),
-                       201));
+    json_decref(lx_expect(&srv, &admin, "POST", "/api/users",
+                          json_pack("{s:s, s:s, s:s, s:s}", "username", "reg.one", "node_role",
+                                    "regulator", "display_name", "reg", "password", USER_PW),
+                          201));
     login("reg.one", &regulator);
 }
 
@@ -148,29 +101,31 @@ static void open_case(const char *number, char *id)
 {
     char path[128];
     json_t *doc =
-        expect(&clerk, "POST", "/api/evidence/cases",
-               json_pack("{s:s, s:s, s:s, s:[s, s]}", "org", "bj-court", "number", number, "title",
-                         "Zhang v. Li (contract)", "parties", "Zhang San", "Li Si"),
-               201);
+        lx_expect(&srv, &clerk, "POST", "/api/evidence/cases",
+                  json_pack("{s:s, s:s, s:s, s:[s, s]}", "org", "bj-court", "number", number,
+                            "title", "Zhang v. Li (contract)", "parties", "Zhang San", "Li Si"),
+                  201);
 
-    snprintf(id, 37, "%s", str(doc, "id"));
+    snprintf(id, 37, "%s", lx_str(doc, "id"));
     json_decref(doc);
     snprintf(path, sizeof(path), "/api/evidence/cases/%s/grants", id);
-    json_decref(expect(&clerk, "POST", path,
-                       json_pack("{s:s, s:s}", "username", "a.lawyer", "party", "Zhang San"), 201));
+    json_decref(lx_expect(&srv, &clerk, "POST", path,
+                          json_pack("{s:s, s:s}", "username", "a.lawyer", "party", "Zhang San"),
+                          201));
 }
 
 /* Preserves hex in case as who; returns the answer (json_decref it). */
 static json_t *preserve(const struct lx_cred *who, const char *case_id, const char *hex,
                         const char *title, long want)
 {
-    return expect(who, "POST", "/api/evidence/items",
-                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s}", "case", case_id,
-                            "sha256", hex, "title", title, "kind", "chat_log", "original_name",
-                            "chat.txt", "size", (json_int_t)42, "mime", "text/plain", "captured_ms",
-                            (json_int_t)1790000000000, "capture_method", "screen recording",
-                            "description", "WeChat messages of Zhang San"),
-                  want);
+    return lx_expect(&srv, who, "POST", "/api/evidence/items",
+                     json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s}", "case",
+                               case_id, "sha256", hex, "title", title, "kind", "chat_log",
+                               "original_name", "chat.txt", "size", (json_int_t)42, "mime",
+                               "text/plain", "captured_ms", (json_int_t)1790000000000,
+                               "capture_method", "screen recording", "description",
+                               "WeChat messages of Zhang San"),
+                     want);
 }
 
 struct run {
@@ -226,9 +181,9 @@ static void custody(const struct lx_cred *who, const char *item, json_t *body, l
     json_t *doc;
 
     snprintf(path, sizeof(path), "/api/evidence/items/%s/custody", item);
-    doc = expect(who, "POST", path, body, want);
+    doc = lx_expect(&srv, who, "POST", path, body, want);
     if (code != NULL)
-        ck_assert_str_eq(err_code(doc), code);
+        ck_assert_str_eq(lx_err_code(doc), code);
     json_decref(doc);
 }
 
@@ -248,16 +203,16 @@ START_TEST(preserve_certificate_verify)
     make_file("chat.txt", "Zhang: pay me back by Friday.\nLi: OK.\n", file, sizeof(file), hex);
     make_file("forged.txt", "Zhang: pay me back by Friday.\nLi: no.\n", other, sizeof(other), hex2);
     doc = preserve(&clerk, case_id, hex, "WeChat chat", 201);
-    snprintf(id, sizeof(id), "%s", str(doc, "id"));
-    ck_assert_uint_eq(strlen(str(doc, "tx_id")), 64);
-    ck_assert_ptr_nonnull(strstr(str(doc, "certificate_url"), id));
+    snprintf(id, sizeof(id), "%s", lx_str(doc, "id"));
+    ck_assert_uint_eq(strlen(lx_str(doc, "tx_id")), 64);
+    ck_assert_ptr_nonnull(strstr(lx_str(doc, "certificate_url"), id));
     json_decref(doc);
 
     /* the ledger carries the hash, not the case */
     snprintf(path, sizeof(path), "/api/evidence/items/%s", id);
-    item = expect(&clerk, "GET", path, NULL, 200);
-    ck_assert_str_eq(str(item, "sha256"), hex);
-    ck_assert_str_eq(str(item, "state"), "preserved");
+    item = lx_expect(&srv, &clerk, "GET", path, NULL, 200);
+    ck_assert_str_eq(lx_str(item, "sha256"), hex);
+    ck_assert_str_eq(lx_str(item, "state"), "preserved");
     json_decref(item);
 
     custody(&clerk, id, json_pack("{s:s}", "event", "collected"), 201, NULL);
@@ -268,10 +223,10 @@ START_TEST(preserve_certificate_verify)
             201, NULL);
 
     snprintf(path, sizeof(path), "/api/evidence/items/%s/certificate", id);
-    cert = expect(&lawyer, "GET", path, NULL, 200);
-    ck_assert_str_eq(str(cert, "type"), "LianxinEvidenceCertificate");
-    ck_assert_str_eq(str(cert, "sha256"), hex);
-    ck_assert_str_eq(str(json_object_get(cert, "institution"), "id"), "bj-court");
+    cert = lx_expect(&srv, &lawyer, "GET", path, NULL, 200);
+    ck_assert_str_eq(lx_str(cert, "type"), "LianxinEvidenceCertificate");
+    ck_assert_str_eq(lx_str(cert, "sha256"), hex);
+    ck_assert_str_eq(lx_str(json_object_get(cert, "institution"), "id"), "bj-court");
     ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(cert, "ledger"), "custody")),
                       3);
     text =
@@ -314,7 +269,7 @@ START_TEST(custody_order)
     open_case("C-2", case_id);
     make_file("photo.jpg", "not really a jpeg", file, sizeof(file), hex);
     doc = preserve(&lawyer, case_id, hex, "photo", 201);
-    snprintf(id, sizeof(id), "%s", str(doc, "id"));
+    snprintf(id, sizeof(id), "%s", lx_str(doc, "id"));
     json_decref(doc);
     memset(report, 'a', 64);
     report[64] = '\0';
@@ -335,10 +290,10 @@ START_TEST(custody_order)
             "item_destroyed");
 
     snprintf(path, sizeof(path), "/api/evidence/items/%s", id);
-    doc = expect(&regulator, "GET", path, NULL, 200);
-    ck_assert_str_eq(str(doc, "state"), "destroyed");
+    doc = lx_expect(&srv, &regulator, "GET", path, NULL, 200);
+    ck_assert_str_eq(lx_str(doc, "state"), "destroyed");
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "custody")), 5);
-    ck_assert_str_eq(str(json_array_get(json_object_get(doc, "custody"), 1), "report_sha256"),
+    ck_assert_str_eq(lx_str(json_array_get(json_object_get(doc, "custody"), 1), "report_sha256"),
                      report);
     json_decref(doc);
 }
@@ -353,59 +308,60 @@ START_TEST(who_may_do_what)
     open_case("C-3", case_id);
     make_file("mail.eml", "From: a\n\nhello", file, sizeof(file), hex);
     doc = preserve(&clerk, case_id, hex, "mail", 201);
-    snprintf(id, sizeof(id), "%s", str(doc, "id"));
+    snprintf(id, sizeof(id), "%s", lx_str(doc, "id"));
     json_decref(doc);
 
     /* another firm's lawyer: 403 on the case, its items, its certificate; not in lists */
     snprintf(path, sizeof(path), "/api/evidence/cases/%s", case_id);
-    doc = expect(&other_lawyer, "GET", path, NULL, 403);
+    doc = lx_expect(&srv, &other_lawyer, "GET", path, NULL, 403);
     json_decref(doc);
     json_decref(preserve(&other_lawyer, case_id, hex, "intruder", 403));
     snprintf(path, sizeof(path), "/api/evidence/items/%s/certificate", id);
-    json_decref(expect(&other_lawyer, "GET", path, NULL, 403));
+    json_decref(lx_expect(&srv, &other_lawyer, "GET", path, NULL, 403));
     custody(&other_lawyer, id, json_pack("{s:s}", "event", "collected"), 403, NULL);
-    doc = expect(&other_lawyer, "GET", "/api/evidence/cases", NULL, 200);
+    doc = lx_expect(&srv, &other_lawyer, "GET", "/api/evidence/cases", NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "cases")), 0);
     json_decref(doc);
-    doc = expect(&other_lawyer, "GET", "/api/evidence/items", NULL, 200);
+    doc = lx_expect(&srv, &other_lawyer, "GET", "/api/evidence/items", NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "items")), 0);
     json_decref(doc);
 
     /* the granted lawyer and the regulator see it; the regulator may not write */
     snprintf(path, sizeof(path), "/api/evidence/cases/%s", case_id);
-    doc = expect(&lawyer, "GET", path, NULL, 200);
+    doc = lx_expect(&srv, &lawyer, "GET", path, NULL, 200);
     ck_assert(json_is_true(json_object_get(doc, "may_write")));
-    ck_assert_str_eq(str(json_array_get(json_object_get(doc, "grants"), 0), "org"), "firm-a");
+    ck_assert_str_eq(lx_str(json_array_get(json_object_get(doc, "grants"), 0), "org"), "firm-a");
     json_decref(doc);
-    doc = expect(&regulator, "GET", path, NULL, 200);
+    doc = lx_expect(&srv, &regulator, "GET", path, NULL, 200);
     ck_assert(json_is_false(json_object_get(doc, "may_write")));
     json_decref(doc);
     json_decref(preserve(&regulator, case_id, hex, "regulator", 403));
-    doc = expect(&regulator, "GET", "/api/evidence/cases", NULL, 200);
+    doc = lx_expect(&srv, &regulator, "GET", "/api/evidence/cases", NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "cases")), 1);
     json_decref(doc);
 
     /* search by kind and case */
     snprintf(path, sizeof(path), "/api/evidence/items?case=%s&kind=chat_log", case_id);
-    doc = expect(&lawyer, "GET", path, NULL, 200);
+    doc = lx_expect(&srv, &lawyer, "GET", path, NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "items")), 1);
     json_decref(doc);
     snprintf(path, sizeof(path), "/api/evidence/items?case=%s&kind=video", case_id);
-    doc = expect(&lawyer, "GET", path, NULL, 200);
+    doc = lx_expect(&srv, &lawyer, "GET", path, NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "items")), 0);
     json_decref(doc);
 
     /* only the court grants; a grantee must be in a law firm or notary office */
     snprintf(path, sizeof(path), "/api/evidence/cases/%s/grants", case_id);
-    json_decref(expect(&lawyer, "POST", path, json_pack("{s:s}", "username", "b.lawyer"), 403));
-    doc = call(&clerk, "POST", path, json_pack("{s:s}", "username", "reg.one"), &status);
+    json_decref(
+        lx_expect(&srv, &lawyer, "POST", path, json_pack("{s:s}", "username", "b.lawyer"), 403));
+    doc = lx_call(&srv, &clerk, "POST", path, json_pack("{s:s}", "username", "reg.one"), &status);
     ck_assert_int_eq(status, 422);
-    ck_assert_str_eq(err_code(doc), "not_a_lawyer_or_notary");
+    ck_assert_str_eq(lx_err_code(doc), "not_a_lawyer_or_notary");
     json_decref(doc);
     /* a lawyer cannot open a case */
-    doc =
-        call(&lawyer, "POST", "/api/evidence/cases",
-             json_pack("{s:s, s:s, s:s}", "org", "bj-court", "number", "X", "title", "X"), &status);
+    doc = lx_call(&srv, &lawyer, "POST", "/api/evidence/cases",
+                  json_pack("{s:s, s:s, s:s}", "org", "bj-court", "number", "X", "title", "X"),
+                  &status);
     ck_assert_int_eq(status, 403);
     json_decref(doc);
 }
@@ -420,15 +376,16 @@ START_TEST(public_verify)
     open_case("C-4", case_id);
     make_file("log.txt", "device log line 1\n", file, sizeof(file), hex);
     doc = preserve(&clerk, case_id, hex, "secret title of the case", 201);
-    snprintf(id, sizeof(id), "%s", str(doc, "id"));
-    snprintf(number, sizeof(number), "%s", str(doc, "certificate_number"));
+    snprintf(id, sizeof(id), "%s", lx_str(doc, "id"));
+    snprintf(number, sizeof(number), "%s", lx_str(doc, "certificate_number"));
     json_decref(doc);
 
-    doc = expect(NULL, "POST", "/api/evidence/verify", json_pack("{s:s}", "sha256", hex), 200);
+    doc = lx_expect(&srv, NULL, "POST", "/api/evidence/verify", json_pack("{s:s}", "sha256", hex),
+                    200);
     ck_assert(json_is_true(json_object_get(doc, "found")));
     ck_assert_int_gt(json_integer_value(json_object_get(doc, "preserved_ms")), 1700000000000);
-    ck_assert_str_eq(str(json_object_get(doc, "institution"), "id"), "bj-court");
-    ck_assert_str_eq(str(doc, "certificate_number"), number);
+    ck_assert_str_eq(lx_str(json_object_get(doc, "institution"), "id"), "bj-court");
+    ck_assert_str_eq(lx_str(doc, "certificate_number"), number);
     text = json_dumps(doc, JSON_COMPACT);
     ck_assert_ptr_null(strstr(text, "case"));
     ck_assert_ptr_null(strstr(text, "C-4"));
@@ -439,11 +396,12 @@ START_TEST(public_verify)
     json_decref(doc);
 
     memset(hex, 'b', 64);
-    doc = expect(NULL, "POST", "/api/evidence/verify", json_pack("{s:s}", "sha256", hex), 200);
+    doc = lx_expect(&srv, NULL, "POST", "/api/evidence/verify", json_pack("{s:s}", "sha256", hex),
+                    200);
     ck_assert(json_is_false(json_object_get(doc, "found")));
     json_decref(doc);
-    json_decref(
-        expect(NULL, "POST", "/api/evidence/verify", json_pack("{s:s}", "sha256", "xyz"), 422));
+    json_decref(lx_expect(&srv, NULL, "POST", "/api/evidence/verify",
+                          json_pack("{s:s}", "sha256", "xyz"), 422));
 }
 END_TEST
 
@@ -454,13 +412,13 @@ static void token(struct lx_cred *out)
     json_t *doc;
 
     person("bj-court", "c.admin", "org_admin", &org_admin);
-    doc = expect(&org_admin, "POST", "/api/auth/tokens",
-                 json_pack("{s:s, s:s, s:s, s:I}", "name", "capture-system", "org", "bj-court",
-                           "role", "clerk", "expires", (json_int_t)(time(NULL) + 3600) * 1000),
-                 201);
+    doc = lx_expect(&srv, &org_admin, "POST", "/api/auth/tokens",
+                    json_pack("{s:s, s:s, s:s, s:I}", "name", "capture-system", "org", "bj-court",
+                              "role", "clerk", "expires", (json_int_t)(time(NULL) + 3600) * 1000),
+                    201);
     memset(out, 0, sizeof(*out));
     snprintf(out->user, sizeof(out->user), "token");
-    snprintf(out->bearer, sizeof(out->bearer), "%s", str(doc, "token"));
+    snprintf(out->bearer, sizeof(out->bearer), "%s", lx_str(doc, "token"));
     json_decref(doc);
 }
 
@@ -483,14 +441,14 @@ START_TEST(anchors_10000)
         json_array_append_new(list, json_pack("{s:s, s:s}", "sha256", hex, "label", label));
     }
     t0 = lx_now_ms();
-    doc = expect(&tok, "POST", "/api/evidence/anchors",
-                 json_pack("{s:s, s:o}", "org", "bj-court", "anchors", list), 201);
+    doc = lx_expect(&srv, &tok, "POST", "/api/evidence/anchors",
+                    json_pack("{s:s, s:o}", "org", "bj-court", "anchors", list), 201);
     fprintf(stderr, "10000 anchors: %lld ms\n", lx_now_ms() - t0);
     ck_assert_int_eq(json_integer_value(json_object_get(doc, "accepted")), (json_int_t)n);
     answers = json_object_get(doc, "anchors");
     ck_assert_uint_eq(json_array_size(answers), n);
     for (size_t i = 0; i < n; i++)
-        ck_assert_uint_eq(strlen(str(json_array_get(answers, i), "tx_id")), 64);
+        ck_assert_uint_eq(strlen(lx_str(json_array_get(answers, i), "tx_id")), 64);
     json_decref(doc);
     {
         char *count = lx_db_value(srv.dbname, "SELECT count(*) FROM evidence_anchors", 0, NULL);
@@ -499,16 +457,17 @@ START_TEST(anchors_10000)
         free(count);
     }
     /* the last one is publicly verifiable */
-    doc = expect(NULL, "POST", "/api/evidence/verify", json_pack("{s:s}", "sha256", hex), 200);
+    doc = lx_expect(&srv, NULL, "POST", "/api/evidence/verify", json_pack("{s:s}", "sha256", hex),
+                    200);
     ck_assert(json_is_true(json_object_get(doc, "found")));
-    ck_assert_str_eq(str(json_array_get(json_object_get(doc, "records"), 0), "type"), "anchor");
+    ck_assert_str_eq(lx_str(json_array_get(json_object_get(doc, "records"), 0), "type"), "anchor");
     json_decref(doc);
     /* over the limit */
     list = json_array();
     for (size_t i = 0; i < 10001; i++)
         json_array_append_new(list, json_pack("{s:s}", "sha256", hex));
-    json_decref(expect(&tok, "POST", "/api/evidence/anchors",
-                       json_pack("{s:s, s:o}", "org", "bj-court", "anchors", list), 413));
+    json_decref(lx_expect(&srv, &tok, "POST", "/api/evidence/anchors",
+                          json_pack("{s:s, s:o}", "org", "bj-court", "anchors", list), 413));
 }
 END_TEST
 
@@ -570,17 +529,17 @@ START_TEST(stored_copy)
     crypto_hash_sha256(h, (const unsigned char *)data, len);
     sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
     open_case("C-5", case_id);
-    doc = expect(&clerk, "POST", "/api/evidence/items",
-                 json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "case", case_id, "sha256", hex,
-                           "title", "hearing video", "kind", "video", "size", (json_int_t)len,
-                           "mime", "video/mp4"),
-                 201);
-    snprintf(id, sizeof(id), "%s", str(doc, "id"));
+    doc = lx_expect(&srv, &clerk, "POST", "/api/evidence/items",
+                    json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "case", case_id, "sha256", hex,
+                              "title", "hearing video", "kind", "video", "size", (json_int_t)len,
+                              "mime", "video/mp4"),
+                    201);
+    snprintf(id, sizeof(id), "%s", lx_str(doc, "id"));
     json_decref(doc);
     snprintf(path, sizeof(path), "/api/evidence/items/%s/copy", id);
 
     /* no copy yet; another firm's lawyer may not upload */
-    json_decref(expect(&clerk, "GET", path, NULL, 404));
+    json_decref(lx_expect(&srv, &clerk, "GET", path, NULL, 404));
     json_decref(post_raw(&other_lawyer, path, data, 1000, &status));
     ck_assert_int_eq(status, 403);
 
@@ -588,7 +547,7 @@ START_TEST(stored_copy)
     doc = post_raw(&lawyer, path, data, len, &status);
     after = rss_kib();
     ck_assert_msg(status == 201, "upload: %ld", status);
-    ck_assert_str_eq(str(doc, "sha256"), hex);
+    ck_assert_str_eq(lx_str(doc, "sha256"), hex);
     json_decref(doc);
     fprintf(stderr, "stored copy of %zu MiB: RSS %ld -> %ld KiB\n", len >> 20, before, after);
 #if !defined(__SANITIZE_ADDRESS__)
@@ -614,7 +573,7 @@ START_TEST(stored_copy)
     data[len / 2] ^= 1;
     doc = post_raw(&clerk, path, data, len, &status);
     ck_assert_int_eq(status, 422);
-    ck_assert_str_eq(err_code(doc), "hash_mismatch");
+    ck_assert_str_eq(lx_err_code(doc), "hash_mismatch");
     json_decref(doc);
     data[len / 2] ^= 1;
     doc = post_raw(&clerk, path, data, 4096, &status); /* too short */

@@ -52,65 +52,6 @@ static void remember(const char *secret)
 
 /* One request as who (NULL: anonymous) with body (stolen, may be NULL); returns the parsed
  * answer (json_decref it) and its status in *status. */
-static json_t *call(const struct lx_cred *who, const char *method, const char *path, json_t *body,
-                    long *status)
-{
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    struct lx_resp r;
-    json_t *doc;
-
-    lx_http_as(&srv, who, method, path, text, &r);
-    append("answers.txt", r.body);
-    *status = r.status;
-    doc = json_loads(r.body, 0, NULL);
-    ck_assert_msg(doc != NULL, "%s %s: %ld, not JSON: %s", method, path, r.status, r.body);
-    lx_resp_free(&r);
-    free(text);
-    json_decref(body);
-    return doc;
-}
-
-static json_t *expect(const struct lx_cred *who, const char *method, const char *path, json_t *body,
-                      long want)
-{
-    long status;
-    json_t *doc = call(who, method, path, body, &status);
-
-    if (status != want) {
-        char *text = json_dumps(doc, JSON_COMPACT);
-
-        ck_abort_msg("%s %s as %s: %ld, wanted %ld: %s", method, path,
-                     who ? who->user : "anonymous", status, want, text);
-    }
-    return doc;
-}
-
-static const char *err_code(const json_t *doc)
-{
-    const char *c = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
-
-    return c ? c : "(no error code)";
-}
-
-/* Asserts a DESIGN §3.4 error with this status and code. */
-static void expect_error(const struct lx_cred *who, const char *method, const char *path,
-                         json_t *body, long want, const char *code)
-{
-    json_t *doc = expect(who, method, path, body, want);
-
-    ck_assert_msg(strcmp(err_code(doc), code) == 0, "%s %s: code %s, wanted %s", method, path,
-                  err_code(doc), code);
-    json_decref(doc);
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-
-    ck_assert_msg(v != NULL, "no string %s", key);
-    return v;
-}
-
 static long long num(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
@@ -129,10 +70,11 @@ static void login(const char *user, const char *pw, struct lx_cred *out)
 /* Admits an org as the admin; returns the answer (json_decref it). */
 static json_t *admit(const char *id, const char *name, const char *type)
 {
-    json_t *doc = expect(&admin, "POST", "/api/orgs",
-                         json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "type", type), 201);
+    json_t *doc =
+        lx_expect(&srv, &admin, "POST", "/api/orgs",
+                  json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "type", type), 201);
 
-    ck_assert_str_eq(str(doc, "id"), id);
+    ck_assert_str_eq(lx_str(doc, "id"), id);
     return doc;
 }
 
@@ -145,10 +87,10 @@ static void person(const char *org, const char *username, const char *role, cons
     json_t *doc;
 
     snprintf(path, sizeof(path), "/api/orgs/%s/users", org);
-    doc = call(&admin, "POST", path,
-               json_pack("{s:s, s:s, s:s, s:s}", "username", username, "display_name", username,
-                         "role", role, "password", pw),
-               &status);
+    doc = lx_call(&srv, &admin, "POST", path,
+                  json_pack("{s:s, s:s, s:s, s:s}", "username", username, "display_name", username,
+                            "role", role, "password", pw),
+                  &status);
     ck_assert_msg(status == 201 || status == 200, "invite %s: %ld", username, status);
     ck_assert_ptr_null(json_object_get(doc, "temporary_password")); /* it chose one */
     json_decref(doc);
@@ -321,7 +263,7 @@ static int authorised(const char *pk, const char *p, long long at)
     curl_free(esc);
     curl_easy_cleanup(curl);
     snprintf(path, sizeof(path), "/api/chain/authorised?key=%s&principal=%s&at=%lld", enc, p, at);
-    doc = call(NULL, "GET", path, NULL, &status);
+    doc = lx_call(&srv, NULL, "GET", path, NULL, &status);
     ck_assert_int_eq(status, 200);
     yes = json_is_true(json_object_get(doc, "authorised"));
     json_decref(doc);
@@ -357,6 +299,7 @@ static void start(void)
     memset(&srv, 0, sizeof(srv));
     setenv("LIANXIN_ADMIN_PASSWORD", ADMIN_PW, 1); /* lianxind inherits it */
     lx_server_start(&srv, NULL);
+    snprintf(lx_answers_file, sizeof(lx_answers_file), "%s/answers.txt", srv.dir);
     login("admin", ADMIN_PW, &admin);
     remember(ADMIN_PW);
 }
@@ -374,59 +317,59 @@ START_TEST(admission_on_ledger)
     char path[160], *key;
     size_t found = 0;
 
-    ck_assert_str_eq(str(doc, "name"), "示范大学甲");
-    ck_assert_str_eq(str(doc, "type"), "university");
-    ck_assert_int_eq(strlen(str(doc, "tx_id")), 64);
+    ck_assert_str_eq(lx_str(doc, "name"), "示范大学甲");
+    ck_assert_str_eq(lx_str(doc, "type"), "university");
+    ck_assert_int_eq(strlen(lx_str(doc, "tx_id")), 64);
     ck_assert_int_ge(num(doc, "height"), 1);
     /* the key is the org's on the ledger, and it is custodial */
     key = db_value("SELECT encode(pubkey, 'base64') FROM keys WHERE principal = $1", "uni-a");
-    ck_assert_str_eq(key, str(doc, "public_key"));
+    ck_assert_str_eq(key, lx_str(doc, "public_key"));
     free(key);
     ck_assert_int_eq(db_count("SELECT count(*) FROM custody_keys WHERE principal = $1 "
                               "AND retired_at IS NULL",
                               "uni-a"),
                      1);
-    snprintf(path, sizeof(path), "/api/chain/tx/%s", str(doc, "tx_id"));
-    o = expect(NULL, "GET", path, NULL, 200);
+    snprintf(path, sizeof(path), "/api/chain/tx/%s", lx_str(doc, "tx_id"));
+    o = lx_expect(&srv, NULL, "GET", path, NULL, 200);
     ck_assert_int_eq(num(o, "leaf_index"), num(doc, "leaf_index"));
     json_decref(o);
     /* the lists */
-    list = expect(&admin, "GET", "/api/orgs", NULL, 200);
+    list = lx_expect(&srv, &admin, "GET", "/api/orgs", NULL, 200);
     for (size_t i = 0; i < json_array_size(json_object_get(list, "orgs")); i++) {
         o = json_array_get(json_object_get(list, "orgs"), i);
-        if (strcmp(str(o, "id"), "uni-a") == 0) {
+        if (strcmp(lx_str(o, "id"), "uni-a") == 0) {
             found++;
             ck_assert_int_eq(num(o, "active_keys"), 1);
             ck_assert_int_eq(num(o, "leaf_index"), num(doc, "leaf_index"));
         }
     }
     ck_assert_uint_eq(found, 1);
-    org = expect(&admin, "GET", "/api/orgs/uni-a", NULL, 200);
+    org = lx_expect(&srv, &admin, "GET", "/api/orgs/uni-a", NULL, 200);
     o = json_array_get(json_object_get(org, "keys"), 0);
     ck_assert_uint_eq(json_array_size(json_object_get(org, "keys")), 1);
-    ck_assert_str_eq(str(o, "key"), str(doc, "public_key"));
-    ck_assert_str_eq(str(o, "added_tx"), str(doc, "tx_id"));
+    ck_assert_str_eq(lx_str(o, "key"), lx_str(doc, "public_key"));
+    ck_assert_str_eq(lx_str(o, "added_tx"), lx_str(doc, "tx_id"));
     ck_assert(json_is_true(json_object_get(o, "custodial")));
     ck_assert(json_is_true(json_object_get(o, "active")));
     ck_assert(json_is_null(json_object_get(o, "revoked_leaf")));
     json_decref(org);
     json_decref(list);
     /* refusals, and none of them changed anything */
-    expect_error(&admin, "POST", "/api/orgs",
-                 json_pack("{s:s, s:s, s:s}", "id", "uni-a", "name", "Again", "type", "court"), 409,
-                 "principal_exists");
-    expect_error(&admin, "POST", "/api/orgs",
-                 json_pack("{s:s, s:s, s:s}", "id", "bakery-a", "name", "B", "type", "bakery"), 422,
-                 "invalid_body");
-    expect_error(&admin, "POST", "/api/orgs",
-                 json_pack("{s:s, s:s, s:s}", "id", "Bad Id", "name", "B", "type", "court"), 422,
-                 "invalid_body");
-    expect_error(&admin, "POST", "/api/orgs",
-                 json_pack("{s:s, s:s, s:s}", "id", "admin", "name", "B", "type", "court"), 422,
-                 "invalid_body");
-    expect_error(&admin, "POST", "/api/orgs", json_pack("{s:s, s:s}", "id", "x-a", "name", "X"),
-                 400, "bad_parameter");
-    expect_error(&admin, "GET", "/api/orgs/no-such-org", NULL, 404, "not_found");
+    lx_expect_error(&srv, &admin, "POST", "/api/orgs",
+                    json_pack("{s:s, s:s, s:s}", "id", "uni-a", "name", "Again", "type", "court"),
+                    409, "principal_exists");
+    lx_expect_error(&srv, &admin, "POST", "/api/orgs",
+                    json_pack("{s:s, s:s, s:s}", "id", "bakery-a", "name", "B", "type", "bakery"),
+                    422, "invalid_body");
+    lx_expect_error(&srv, &admin, "POST", "/api/orgs",
+                    json_pack("{s:s, s:s, s:s}", "id", "Bad Id", "name", "B", "type", "court"), 422,
+                    "invalid_body");
+    lx_expect_error(&srv, &admin, "POST", "/api/orgs",
+                    json_pack("{s:s, s:s, s:s}", "id", "admin", "name", "B", "type", "court"), 422,
+                    "invalid_body");
+    lx_expect_error(&srv, &admin, "POST", "/api/orgs",
+                    json_pack("{s:s, s:s}", "id", "x-a", "name", "X"), 400, "bad_parameter");
+    lx_expect_error(&srv, &admin, "GET", "/api/orgs/no-such-org", NULL, 404, "not_found");
     ck_assert_int_eq(db_count("SELECT count(*) FROM custody_keys WHERE principal = $1", "uni-a"),
                      1);
     ck_assert_int_eq(db_count("SELECT count(*) FROM principals WHERE id IN ('bakery-a', 'x-a') "
@@ -449,7 +392,7 @@ START_TEST(rotation_keeps_old_records)
     int saw_register = 0, saw_revoke = 0;
     long status;
 
-    snprintf(old_pub, sizeof(old_pub), "%s", str(doc, "public_key"));
+    snprintf(old_pub, sizeof(old_pub), "%s", lx_str(doc, "public_key"));
     json_decref(doc);
     /* a record the org signs with its custodial key before the rotation */
     ck_assert_uint_eq(custody(&srv, "court-a", k, 4), 1);
@@ -459,18 +402,18 @@ START_TEST(rotation_keeps_old_records)
     doc = submit(key_op(&org_key, "court-a", "key.add", extra_pub), &status);
     ck_assert_msg(status == 200, "signed by the org: %ld", status);
     leaf = num(doc, "leaf_index");
-    snprintf(tx_id, sizeof(tx_id), "%s", str(doc, "tx_id"));
+    snprintf(tx_id, sizeof(tx_id), "%s", lx_str(doc, "tx_id"));
     json_decref(doc);
 
     /* the org's admin rotates; another org's admin may not */
     person("court-a", "court.admin", "org_admin", USER_PW, &ca);
     json_decref(admit("court-b", "示范法院乙", "court"));
     person("court-b", "courtb.admin", "org_admin", USER_PW, &cb);
-    expect_error(&cb, "POST", "/api/orgs/court-a/keys/rotate", NULL, 403, "forbidden");
-    rot = expect(&ca, "POST", "/api/orgs/court-a/keys/rotate", NULL, 200);
-    ck_assert_str_eq(str(rot, "old_key"), old_pub);
-    ck_assert_str_ne(str(rot, "new_key"), old_pub);
-    snprintf(new_pub, sizeof(new_pub), "%s", str(rot, "new_key"));
+    lx_expect_error(&srv, &cb, "POST", "/api/orgs/court-a/keys/rotate", NULL, 403, "forbidden");
+    rot = lx_expect(&srv, &ca, "POST", "/api/orgs/court-a/keys/rotate", NULL, 200);
+    ck_assert_str_eq(lx_str(rot, "old_key"), old_pub);
+    ck_assert_str_ne(lx_str(rot, "new_key"), old_pub);
+    snprintf(new_pub, sizeof(new_pub), "%s", lx_str(rot, "new_key"));
     ck_assert_int_gt(num(rot, "add_leaf_index"), leaf);
     ck_assert_int_gt(num(rot, "revoke_leaf_index"), num(rot, "add_leaf_index"));
     revoke_leaf = num(rot, "revoke_leaf_index");
@@ -478,14 +421,14 @@ START_TEST(rotation_keeps_old_records)
     /* the earlier record still verifies offline: its bundle proves the old key was added
      * before it and revoked only after it */
     snprintf(path, sizeof(path), "/api/chain/bundle/%s", tx_id);
-    bundle = expect(NULL, "GET", path, NULL, 200);
-    open_checkpoint(str(bundle, "checkpoint"), &cp);
+    bundle = lx_expect(&srv, NULL, "GET", path, NULL, 200);
+    open_checkpoint(lx_str(bundle, "checkpoint"), &cp);
     check_included(json_object_get(bundle, "tx"), json_object_get(bundle, "proof"), &cp);
     ev = json_object_get(bundle, "key_evidence");
     for (size_t i = 0; i < json_array_size(ev); i++) {
         json_t *e = json_array_get(ev, i), *tx = json_object_get(e, "tx");
         json_t *body = json_object_get(tx, "body");
-        const char *type = str(tx, "type");
+        const char *type = lx_str(tx, "type");
         const char *key = json_string_value(json_object_get(body, "key"));
 
         check_included(tx, json_object_get(e, "proof"), &cp);
@@ -496,7 +439,7 @@ START_TEST(rotation_keeps_old_records)
         if (strcmp(type, "key.revoke") == 0 && key && strcmp(key, old_pub) == 0) {
             saw_revoke = 1;
             ck_assert_int_eq(num(e, "leaf_index"), revoke_leaf);
-            ck_assert_str_eq(str(e, "tx_id"), str(rot, "revoke_tx_id"));
+            ck_assert_str_eq(lx_str(e, "tx_id"), lx_str(rot, "revoke_tx_id"));
         }
     }
     ck_assert_msg(saw_register && saw_revoke, "evidence lacks the old key's history: %s",
@@ -511,39 +454,40 @@ START_TEST(rotation_keeps_old_records)
     lx_pub_b64(&extra, extra_pub, sizeof(extra_pub));
     doc = submit(key_op(&org_key, "court-a", "key.add", extra_pub), &status);
     ck_assert_int_eq(status, 409);
-    ck_assert_str_eq(err_code(doc), "key_revoked");
+    ck_assert_str_eq(lx_err_code(doc), "key_revoked");
     json_decref(doc);
 
     /* custody: the old key retired, the new one signs */
     ck_assert_uint_eq(custody(&srv, "court-a", k, 4), 2);
     ck_assert(k[0].retired && !k[1].retired);
-    org = expect(&admin, "GET", "/api/orgs/court-a", NULL, 200);
+    org = lx_expect(&srv, &admin, "GET", "/api/orgs/court-a", NULL, 200);
     for (size_t i = 0; i < json_array_size(json_object_get(org, "keys")); i++) {
         o = json_array_get(json_object_get(org, "keys"), i);
-        if (strcmp(str(o, "key"), old_pub) == 0) {
+        if (strcmp(lx_str(o, "key"), old_pub) == 0) {
             ck_assert(json_is_false(json_object_get(o, "active")));
-            ck_assert_str_eq(str(o, "revoked_tx"), str(rot, "revoke_tx_id"));
+            ck_assert_str_eq(lx_str(o, "revoked_tx"), lx_str(rot, "revoke_tx_id"));
         }
-        if (strcmp(str(o, "key"), new_pub) == 0) {
+        if (strcmp(lx_str(o, "key"), new_pub) == 0) {
             ck_assert(json_is_true(json_object_get(o, "active")));
             ck_assert(json_is_true(json_object_get(o, "custodial")));
-            ck_assert_str_eq(str(o, "added_tx"), str(rot, "add_tx_id"));
+            ck_assert_str_eq(lx_str(o, "added_tx"), lx_str(rot, "add_tx_id"));
         }
     }
     json_decref(org);
     json_decref(rot);
 
     /* and a second rotation starts from the new key */
-    rot = expect(&admin, "POST", "/api/orgs/court-a/keys/rotate", NULL, 200);
-    ck_assert_str_eq(str(rot, "old_key"), new_pub);
+    rot = lx_expect(&srv, &admin, "POST", "/api/orgs/court-a/keys/rotate", NULL, 200);
+    ck_assert_str_eq(lx_str(rot, "old_key"), new_pub);
     status_leaf = num(rot, "revoke_leaf_index");
     ck_assert_int_eq(authorised(new_pub, "court-a", status_leaf), 1);
     ck_assert_int_eq(authorised(new_pub, "court-a", status_leaf + 1), 0);
     json_decref(rot);
     /* an org whose keys are not custodial has nothing to rotate */
     lx_org_add(&srv, "own-keys", "notary");
-    expect_error(&admin, "POST", "/api/orgs/own-keys/keys/rotate", NULL, 409, "no_custodial_key");
-    expect_error(&admin, "POST", "/api/orgs/nobody/keys/rotate", NULL, 404, "not_found");
+    lx_expect_error(&srv, &admin, "POST", "/api/orgs/own-keys/keys/rotate", NULL, 409,
+                    "no_custodial_key");
+    lx_expect_error(&srv, &admin, "POST", "/api/orgs/nobody/keys/rotate", NULL, 404, "not_found");
 }
 END_TEST
 
@@ -557,90 +501,90 @@ START_TEST(individuals_sign_up)
     long status;
 
     /* custodial: the principal is on the ledger at once */
-    doc = expect(
-        NULL, "POST", "/api/auth/signup",
+    doc = lx_expect(
+        &srv, NULL, "POST", "/api/auth/signup",
         json_pack("{s:s, s:s, s:s}", "username", "li.lei", "password", USER_PW, "type", "student"),
         201);
     remember(USER_PW);
-    ck_assert_str_eq(str(doc, "principal"), "li.lei");
-    ck_assert_str_eq(str(doc, "status"), "registered");
-    snprintf(path, sizeof(path), "/api/chain/tx/%s", str(doc, "tx_id"));
+    ck_assert_str_eq(lx_str(doc, "principal"), "li.lei");
+    ck_assert_str_eq(lx_str(doc, "status"), "registered");
+    snprintf(path, sizeof(path), "/api/chain/tx/%s", lx_str(doc, "tx_id"));
     ck_assert_uint_eq(custody(&srv, "li.lei", k, 2), 1);
     b64(k[0].pk, 32, pub, sizeof(pub));
-    ck_assert_str_eq(str(doc, "public_key"), pub);
+    ck_assert_str_eq(lx_str(doc, "public_key"), pub);
     json_decref(doc);
-    doc = expect(NULL, "GET", path, NULL, 200);
+    doc = lx_expect(&srv, NULL, "GET", path, NULL, 200);
     tx = json_object_get(doc, "tx");
-    ck_assert_str_eq(str(tx, "type"), "principal.register");
-    ck_assert_str_eq(str(tx, "signer"), pub);
+    ck_assert_str_eq(lx_str(tx, "type"), "principal.register");
+    ck_assert_str_eq(lx_str(tx, "signer"), pub);
     json_decref(doc);
     ck_assert_int_eq(db_count("SELECT count(*) FROM principals WHERE id = $1 "
                               "AND kind = 'individual' AND type = 'student'",
                               "li.lei"),
                      1);
     login("li.lei", USER_PW, &li);
-    me = expect(&li, "GET", "/api/auth/me", NULL, 200);
-    ck_assert_str_eq(str(me, "principal"), "li.lei");
+    me = lx_expect(&srv, &li, "GET", "/api/auth/me", NULL, 200);
+    ck_assert_str_eq(lx_str(me, "principal"), "li.lei");
     json_decref(me);
 
     /* own key: pending until the self-signed registration commits */
     lx_keygen("han", &mine);
     lx_pub_b64(&mine, pub, sizeof(pub));
-    doc = expect(NULL, "POST", "/api/auth/signup",
-                 json_pack("{s:s, s:s, s:s, s:s, s:s}", "username", "han.mei", "password", USER_PW,
-                           "type", "author", "id", "han-mei", "public_key", pub),
-                 201);
-    ck_assert_str_eq(str(doc, "status"), "pending");
-    ck_assert_str_eq(str(doc, "principal"), "han-mei");
+    doc = lx_expect(&srv, NULL, "POST", "/api/auth/signup",
+                    json_pack("{s:s, s:s, s:s, s:s, s:s}", "username", "han.mei", "password",
+                              USER_PW, "type", "author", "id", "han-mei", "public_key", pub),
+                    201);
+    ck_assert_str_eq(lx_str(doc, "status"), "pending");
+    ck_assert_str_eq(lx_str(doc, "principal"), "han-mei");
     login("han.mei", USER_PW, &han);
-    me = expect(&han, "GET", "/api/auth/me", NULL, 200);
-    ck_assert_str_eq(str(me, "principal"), "");
+    me = lx_expect(&srv, &han, "GET", "/api/auth/me", NULL, 200);
+    ck_assert_str_eq(lx_str(me, "principal"), "");
     json_decref(me);
     tx = json_deep_copy(json_object_get(doc, "tx"));
     json_decref(doc);
-    ck_assert_str_eq(str(tx, "signer"), pub);
-    ck_assert_str_eq(str(json_object_get(tx, "body"), "key"), pub);
+    ck_assert_str_eq(lx_str(tx, "signer"), pub);
+    ck_assert_str_eq(lx_str(json_object_get(tx, "body"), "key"), pub);
     ck_assert_int_eq(chain_tx_sign(tx, mine.sk), 0);
     doc = submit(tx, &status);
     ck_assert_int_eq(status, 200);
     json_decref(doc);
-    me = expect(&han, "GET", "/api/auth/me", NULL, 200);
-    ck_assert_str_eq(str(me, "principal"), "han-mei");
+    me = lx_expect(&srv, &han, "GET", "/api/auth/me", NULL, 200);
+    ck_assert_str_eq(lx_str(me, "principal"), "han-mei");
     json_decref(me);
     ck_assert_uint_eq(custody(&srv, "han-mei", k, 2), 0); /* we never held that key */
 
     /* refusals change nothing */
-    expect_error(
-        NULL, "POST", "/api/auth/signup",
+    lx_expect_error(
+        &srv, NULL, "POST", "/api/auth/signup",
         json_pack("{s:s, s:s, s:s}", "username", "Li", "password", USER_PW, "type", "student"), 422,
         "invalid_username");
-    expect_error(
-        NULL, "POST", "/api/auth/signup",
+    lx_expect_error(
+        &srv, NULL, "POST", "/api/auth/signup",
         json_pack("{s:s, s:s, s:s}", "username", "ab", "password", USER_PW, "type", "student"), 422,
         "invalid_username");
-    expect_error(
-        NULL, "POST", "/api/auth/signup",
+    lx_expect_error(
+        &srv, NULL, "POST", "/api/auth/signup",
         json_pack("{s:s, s:s, s:s}", "username", "wang.wu", "password", "short", "type", "student"),
         422, "weak_password");
-    expect_error(
-        NULL, "POST", "/api/auth/signup",
+    lx_expect_error(
+        &srv, NULL, "POST", "/api/auth/signup",
         json_pack("{s:s, s:s, s:s}", "username", "wang.wu", "password", USER_PW, "type", "judge"),
         422, "invalid_body");
-    expect_error(NULL, "POST", "/api/auth/signup",
-                 json_pack("{s:s, s:s, s:s, s:s}", "username", "wang.wu", "password", USER_PW,
-                           "type", "donor", "public_key", "bm90IGEga2V5"),
-                 422, "invalid_body");
-    expect_error(NULL, "POST", "/api/auth/signup",
-                 json_pack("{s:s, s:s}", "username", "wang.wu", "type", "donor"), 400,
-                 "bad_parameter");
-    expect_error(
-        NULL, "POST", "/api/auth/signup",
+    lx_expect_error(&srv, NULL, "POST", "/api/auth/signup",
+                    json_pack("{s:s, s:s, s:s, s:s}", "username", "wang.wu", "password", USER_PW,
+                              "type", "donor", "public_key", "bm90IGEga2V5"),
+                    422, "invalid_body");
+    lx_expect_error(&srv, NULL, "POST", "/api/auth/signup",
+                    json_pack("{s:s, s:s}", "username", "wang.wu", "type", "donor"), 400,
+                    "bad_parameter");
+    lx_expect_error(
+        &srv, NULL, "POST", "/api/auth/signup",
         json_pack("{s:s, s:s, s:s}", "username", "li.lei", "password", USER_PW, "type", "donor"),
         409, "username_taken");
-    expect_error(NULL, "POST", "/api/auth/signup",
-                 json_pack("{s:s, s:s, s:s, s:s}", "username", "wang.wu", "password", USER_PW,
-                           "type", "donor", "id", "li.lei"),
-                 409, "principal_exists");
+    lx_expect_error(&srv, NULL, "POST", "/api/auth/signup",
+                    json_pack("{s:s, s:s, s:s, s:s}", "username", "wang.wu", "password", USER_PW,
+                              "type", "donor", "id", "li.lei"),
+                    409, "principal_exists");
     ck_assert_int_eq(db_count("SELECT count(*) FROM users WHERE username = $1", "wang.wu"), 0);
     ck_assert_int_eq(db_count("SELECT count(*) FROM custody_keys WHERE principal = $1", "wang.wu"),
                      0);
@@ -658,11 +602,11 @@ START_TEST(invite_and_roles)
     json_decref(admit("pub-a", "示范出版社甲", "publisher"));
     json_decref(admit("pub-b", "示范出版社乙", "publisher"));
     /* the admin invites an org admin: a temporary password, shown once */
-    doc = expect(&admin, "POST", "/api/orgs/pub-a/users",
-                 json_pack("{s:s, s:s, s:s}", "username", "pa.admin", "display_name", "甲管理员",
-                           "role", "org_admin"),
-                 201);
-    temp = str(doc, "temporary_password");
+    doc = lx_expect(&srv, &admin, "POST", "/api/orgs/pub-a/users",
+                    json_pack("{s:s, s:s, s:s}", "username", "pa.admin", "display_name", "甲管理员",
+                              "role", "org_admin"),
+                    201);
+    temp = lx_str(doc, "temporary_password");
     ck_assert_uint_ge(strlen(temp), 20);
     snprintf(temp_pw, sizeof(temp_pw), "%s", temp);
     remember(temp_pw);
@@ -670,26 +614,26 @@ START_TEST(invite_and_roles)
     login("pa.admin", temp_pw, &pa);
 
     /* who acts in their own org: invites, grants, lists */
-    doc = expect(&pa, "POST", "/api/orgs/pub-a/users",
-                 json_pack("{s:s, s:s, s:s}", "username", "pa.editor", "display_name", "编辑",
-                           "role", "issuer"),
-                 201);
-    snprintf(temp_pw, sizeof(temp_pw), "%s", str(doc, "temporary_password"));
+    doc = lx_expect(&srv, &pa, "POST", "/api/orgs/pub-a/users",
+                    json_pack("{s:s, s:s, s:s}", "username", "pa.editor", "display_name", "编辑",
+                              "role", "issuer"),
+                    201);
+    snprintf(temp_pw, sizeof(temp_pw), "%s", lx_str(doc, "temporary_password"));
     remember(temp_pw);
     json_decref(doc);
     login("pa.editor", temp_pw, &editor);
-    doc = expect(&pa, "POST", "/api/orgs/pub-a/roles",
-                 json_pack("{s:s, s:s}", "username", "pa.editor", "role", "member"), 201);
+    doc = lx_expect(&srv, &pa, "POST", "/api/orgs/pub-a/roles",
+                    json_pack("{s:s, s:s}", "username", "pa.editor", "role", "member"), 201);
     json_decref(doc);
-    doc = expect(&pa, "POST", "/api/orgs/pub-a/roles",
-                 json_pack("{s:s, s:s}", "username", "pa.editor", "role", "member"), 200);
+    doc = lx_expect(&srv, &pa, "POST", "/api/orgs/pub-a/roles",
+                    json_pack("{s:s, s:s}", "username", "pa.editor", "role", "member"), 200);
     ck_assert(json_is_false(json_object_get(doc, "granted")));
     json_decref(doc);
-    users = expect(&pa, "GET", "/api/orgs/pub-a/users", NULL, 200);
+    users = lx_expect(&srv, &pa, "GET", "/api/orgs/pub-a/users", NULL, 200);
     for (size_t i = 0; i < json_array_size(json_object_get(users, "users")); i++) {
         json_t *u = json_array_get(json_object_get(users, "users"), i);
 
-        if (strcmp(str(u, "username"), "pa.editor") == 0) {
+        if (strcmp(lx_str(u, "username"), "pa.editor") == 0) {
             found = 1;
             ck_assert_uint_eq(json_array_size(json_object_get(u, "roles")), 2);
             ck_assert_str_eq(json_string_value(json_array_get(json_object_get(u, "roles"), 0)),
@@ -698,36 +642,37 @@ START_TEST(invite_and_roles)
     }
     ck_assert(found);
     json_decref(users);
-    doc = expect(&editor, "GET", "/api/auth/me", NULL, 200);
+    doc = lx_expect(&srv, &editor, "GET", "/api/auth/me", NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(doc, "roles")), 2);
     json_decref(doc);
 
     /* an invited org admin can sign in with the temporary password and act */
-    doc = expect(&pa, "POST", "/api/orgs/pub-a/users",
-                 json_pack("{s:s, s:s, s:s}", "username", "pa.admin2", "display_name", "", "role",
-                           "org_admin"),
-                 201);
-    snprintf(temp_pw, sizeof(temp_pw), "%s", str(doc, "temporary_password"));
+    doc = lx_expect(&srv, &pa, "POST", "/api/orgs/pub-a/users",
+                    json_pack("{s:s, s:s, s:s}", "username", "pa.admin2", "display_name", "",
+                              "role", "org_admin"),
+                    201);
+    snprintf(temp_pw, sizeof(temp_pw), "%s", lx_str(doc, "temporary_password"));
     remember(temp_pw);
     json_decref(doc);
     login("pa.admin2", temp_pw, &pa2);
-    json_decref(expect(&pa2, "POST", "/api/orgs/pub-a/roles",
-                       json_pack("{s:s, s:s}", "username", "pa.editor", "role", "auditor"), 201));
-    json_decref(expect(&pa2, "POST", "/api/orgs/pub-a/keys/rotate", NULL, 200));
+    json_decref(lx_expect(&srv, &pa2, "POST", "/api/orgs/pub-a/roles",
+                          json_pack("{s:s, s:s}", "username", "pa.editor", "role", "auditor"),
+                          201));
+    json_decref(lx_expect(&srv, &pa2, "POST", "/api/orgs/pub-a/keys/rotate", NULL, 200));
 
     /* ... but only in their own org */
-    expect_error(&pa, "POST", "/api/orgs/pub-b/roles",
-                 json_pack("{s:s, s:s}", "username", "pa.editor", "role", "org_admin"), 403,
-                 "forbidden");
-    expect_error(&pa, "POST", "/api/orgs/pub-b/users",
-                 json_pack("{s:s, s:s}", "username", "pb.someone", "role", "member"), 403,
-                 "forbidden");
-    expect_error(&pa, "DELETE", "/api/orgs/pub-b/roles?username=pa.editor&role=member", NULL, 403,
-                 "forbidden");
-    expect_error(&pa, "GET", "/api/orgs/pub-b/users", NULL, 403, "forbidden");
+    lx_expect_error(&srv, &pa, "POST", "/api/orgs/pub-b/roles",
+                    json_pack("{s:s, s:s}", "username", "pa.editor", "role", "org_admin"), 403,
+                    "forbidden");
+    lx_expect_error(&srv, &pa, "POST", "/api/orgs/pub-b/users",
+                    json_pack("{s:s, s:s}", "username", "pb.someone", "role", "member"), 403,
+                    "forbidden");
+    lx_expect_error(&srv, &pa, "DELETE", "/api/orgs/pub-b/roles?username=pa.editor&role=member",
+                    NULL, 403, "forbidden");
+    lx_expect_error(&srv, &pa, "GET", "/api/orgs/pub-b/users", NULL, 403, "forbidden");
     /* a body naming another org than the path is refused before anything happens */
-    expect_error(
-        &pa, "POST", "/api/orgs/pub-a/roles",
+    lx_expect_error(
+        &srv, &pa, "POST", "/api/orgs/pub-a/roles",
         json_pack("{s:s, s:s, s:s}", "org", "pub-b", "username", "pa.editor", "role", "org_admin"),
         400, "bad_parameter");
     ck_assert_int_eq(db_count("SELECT count(*) FROM roles WHERE org = 'pub-b' AND user_id = "
@@ -736,66 +681,66 @@ START_TEST(invite_and_roles)
                      0);
     ck_assert_int_eq(db_count("SELECT count(*) FROM users WHERE username = $1", "pb.someone"), 0);
     /* an issuer is no org admin; only the administrator chooses passwords */
-    expect_error(&editor, "POST", "/api/orgs/pub-a/roles",
-                 json_pack("{s:s, s:s}", "username", "pa.editor", "role", "org_admin"), 403,
-                 "forbidden");
-    expect_error(&pa, "POST", "/api/orgs/pub-a/users",
-                 json_pack("{s:s, s:s, s:s}", "username", "pa.chosen", "role", "member", "password",
-                           "chosen-by-an-org-admin"),
-                 403, "forbidden");
-    expect_error(&pa, "POST", "/api/orgs/pub-a/roles",
-                 json_pack("{s:s, s:s}", "username", "pa.editor", "role", "emperor"), 422,
-                 "invalid_body");
-    expect_error(&pa, "POST", "/api/orgs/pub-a/roles",
-                 json_pack("{s:s, s:s}", "username", "nobody.here", "role", "member"), 404,
-                 "unknown_user");
+    lx_expect_error(&srv, &editor, "POST", "/api/orgs/pub-a/roles",
+                    json_pack("{s:s, s:s}", "username", "pa.editor", "role", "org_admin"), 403,
+                    "forbidden");
+    lx_expect_error(&srv, &pa, "POST", "/api/orgs/pub-a/users",
+                    json_pack("{s:s, s:s, s:s}", "username", "pa.chosen", "role", "member",
+                              "password", "chosen-by-an-org-admin"),
+                    403, "forbidden");
+    lx_expect_error(&srv, &pa, "POST", "/api/orgs/pub-a/roles",
+                    json_pack("{s:s, s:s}", "username", "pa.editor", "role", "emperor"), 422,
+                    "invalid_body");
+    lx_expect_error(&srv, &pa, "POST", "/api/orgs/pub-a/roles",
+                    json_pack("{s:s, s:s}", "username", "nobody.here", "role", "member"), 404,
+                    "unknown_user");
 
     /* revoking */
-    json_decref(
-        expect(&pa, "DELETE", "/api/orgs/pub-a/roles?username=pa.editor&role=member", NULL, 200));
-    expect_error(&pa, "DELETE", "/api/orgs/pub-a/roles?username=pa.editor&role=member", NULL, 404,
-                 "not_found");
-    json_decref(expect(&pa, "DELETE", "/api/orgs/pub-a/roles?username=pa.admin2&role=org_admin",
-                       NULL, 200));
-    expect_error(&pa, "DELETE", "/api/orgs/pub-a/roles?username=pa.admin&role=org_admin", NULL, 409,
-                 "last_org_admin");
-    expect_error(&pa2, "POST", "/api/orgs/pub-a/roles",
-                 json_pack("{s:s, s:s}", "username", "pa.editor", "role", "member"), 403,
-                 "forbidden");
+    json_decref(lx_expect(&srv, &pa, "DELETE",
+                          "/api/orgs/pub-a/roles?username=pa.editor&role=member", NULL, 200));
+    lx_expect_error(&srv, &pa, "DELETE", "/api/orgs/pub-a/roles?username=pa.editor&role=member",
+                    NULL, 404, "not_found");
+    json_decref(lx_expect(&srv, &pa, "DELETE",
+                          "/api/orgs/pub-a/roles?username=pa.admin2&role=org_admin", NULL, 200));
+    lx_expect_error(&srv, &pa, "DELETE", "/api/orgs/pub-a/roles?username=pa.admin&role=org_admin",
+                    NULL, 409, "last_org_admin");
+    lx_expect_error(&srv, &pa2, "POST", "/api/orgs/pub-a/roles",
+                    json_pack("{s:s, s:s}", "username", "pa.editor", "role", "member"), 403,
+                    "forbidden");
 
     /* the admin invites an existing user into another org: a role, no new account */
-    doc = expect(&admin, "POST", "/api/orgs/pub-b/users",
-                 json_pack("{s:s, s:s}", "username", "pa.editor", "role", "member"), 200);
+    doc = lx_expect(&srv, &admin, "POST", "/api/orgs/pub-b/users",
+                    json_pack("{s:s, s:s}", "username", "pa.editor", "role", "member"), 200);
     ck_assert(json_is_false(json_object_get(doc, "created")));
     ck_assert_ptr_null(json_object_get(doc, "temporary_password"));
     json_decref(doc);
 
     /* a regulator: made by the admin, reads any org's people, changes nothing */
-    doc = expect(&admin, "POST", "/api/users",
-                 json_pack("{s:s, s:s, s:s}", "username", "reg.one", "node_role", "regulator",
-                           "display_name", "监管员"),
-                 201);
-    snprintf(temp_pw, sizeof(temp_pw), "%s", str(doc, "temporary_password"));
+    doc = lx_expect(&srv, &admin, "POST", "/api/users",
+                    json_pack("{s:s, s:s, s:s}", "username", "reg.one", "node_role", "regulator",
+                              "display_name", "监管员"),
+                    201);
+    snprintf(temp_pw, sizeof(temp_pw), "%s", lx_str(doc, "temporary_password"));
     remember(temp_pw);
     json_decref(doc);
     login("reg.one", temp_pw, &reg);
-    json_decref(expect(&reg, "GET", "/api/orgs/pub-a/users", NULL, 200));
-    expect_error(&reg, "POST", "/api/orgs/pub-a/roles",
-                 json_pack("{s:s, s:s}", "username", "pa.editor", "role", "member"), 403,
-                 "forbidden");
-    expect_error(&admin, "POST", "/api/users",
-                 json_pack("{s:s, s:s}", "username", "reg.one", "node_role", "regulator"), 409,
-                 "username_taken");
-    expect_error(&admin, "POST", "/api/users",
-                 json_pack("{s:s, s:s}", "username", "root.two", "node_role", "admin"), 422,
-                 "invalid_body");
-    users = expect(&admin, "GET", "/api/users", NULL, 200);
+    json_decref(lx_expect(&srv, &reg, "GET", "/api/orgs/pub-a/users", NULL, 200));
+    lx_expect_error(&srv, &reg, "POST", "/api/orgs/pub-a/roles",
+                    json_pack("{s:s, s:s}", "username", "pa.editor", "role", "member"), 403,
+                    "forbidden");
+    lx_expect_error(&srv, &admin, "POST", "/api/users",
+                    json_pack("{s:s, s:s}", "username", "reg.one", "node_role", "regulator"), 409,
+                    "username_taken");
+    lx_expect_error(&srv, &admin, "POST", "/api/users",
+                    json_pack("{s:s, s:s}", "username", "root.two", "node_role", "admin"), 422,
+                    "invalid_body");
+    users = lx_expect(&srv, &admin, "GET", "/api/users", NULL, 200);
     found = 0;
     for (size_t i = 0; i < json_array_size(json_object_get(users, "users")); i++) {
         json_t *u = json_array_get(json_object_get(users, "users"), i);
 
-        if (strcmp(str(u, "username"), "reg.one") == 0)
-            found = strcmp(str(u, "node_role"), "regulator") == 0;
+        if (strcmp(lx_str(u, "username"), "reg.one") == 0)
+            found = strcmp(lx_str(u, "node_role"), "regulator") == 0;
         ck_assert_ptr_null(json_object_get(u, "password_hash"));
     }
     ck_assert(found);
@@ -812,26 +757,27 @@ START_TEST(admin_only_endpoints)
 
     json_decref(admit("charity-a", "示范基金会甲", "charity"));
     person("charity-a", "ca.admin", "org_admin", USER_PW, &oa);
-    json_decref(expect(&admin, "POST", "/api/users",
-                       json_pack("{s:s, s:s, s:s}", "username", "reg.two", "node_role", "regulator",
-                                 "password", USER_PW),
-                       201));
+    json_decref(lx_expect(&srv, &admin, "POST", "/api/users",
+                          json_pack("{s:s, s:s, s:s}", "username", "reg.two", "node_role",
+                                    "regulator", "password", USER_PW),
+                          201));
     login("reg.two", USER_PW, &reg);
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         body = strcmp(routes[i][0], "POST") == 0
                    ? json_pack("{s:s, s:s, s:s, s:s}", "id", "sneaky", "name", "S", "type", "court",
                                "username", "sneaky")
                    : NULL;
-        expect_error(NULL, routes[i][0], routes[i][1], body ? json_incref(body) : NULL, 401,
-                     "login_required");
-        expect_error(&oa, routes[i][0], routes[i][1], body ? json_incref(body) : NULL, 403,
-                     "forbidden");
-        expect_error(&reg, routes[i][0], routes[i][1], body, 403, "forbidden");
+        lx_expect_error(&srv, NULL, routes[i][0], routes[i][1], body ? json_incref(body) : NULL,
+                        401, "login_required");
+        lx_expect_error(&srv, &oa, routes[i][0], routes[i][1], body ? json_incref(body) : NULL, 403,
+                        "forbidden");
+        lx_expect_error(&srv, &reg, routes[i][0], routes[i][1], body, 403, "forbidden");
     }
-    expect_error(NULL, "GET", "/api/orgs", NULL, 401, "login_required");
-    expect_error(NULL, "GET", "/api/orgs/charity-a", NULL, 401, "login_required");
-    expect_error(NULL, "POST", "/api/orgs/charity-a/keys/rotate", NULL, 401, "login_required");
-    expect_error(&reg, "POST", "/api/orgs/charity-a/keys/rotate", NULL, 403, "forbidden");
+    lx_expect_error(&srv, NULL, "GET", "/api/orgs", NULL, 401, "login_required");
+    lx_expect_error(&srv, NULL, "GET", "/api/orgs/charity-a", NULL, 401, "login_required");
+    lx_expect_error(&srv, NULL, "POST", "/api/orgs/charity-a/keys/rotate", NULL, 401,
+                    "login_required");
+    lx_expect_error(&srv, &reg, "POST", "/api/orgs/charity-a/keys/rotate", NULL, 403, "forbidden");
     ck_assert_int_eq(db_count("SELECT count(*) FROM principals WHERE id = $1", "sneaky"), 0);
     ck_assert_int_eq(db_count("SELECT count(*) FROM users WHERE username = $1", "sneaky"), 0);
 }
@@ -904,23 +850,23 @@ START_TEST(no_secret_in_dump)
     json_decref(admit("vault-org", "示范基金会乙", "charity"));
     person("vault-org", "va.admin", "org_admin", "vault-admin-password", &va);
     expires = ((long long)time(NULL) + 86400) * 1000;
-    doc = expect(&va, "POST", "/api/auth/tokens",
-                 json_pack("{s:s, s:s, s:s, s:I}", "name", "ci", "org", "vault-org", "role",
-                           "issuer", "expires", (json_int_t)expires),
-                 201);
-    snprintf(token, sizeof(token), "%s", str(doc, "token"));
+    doc = lx_expect(&srv, &va, "POST", "/api/auth/tokens",
+                    json_pack("{s:s, s:s, s:s, s:I}", "name", "ci", "org", "vault-org", "role",
+                              "issuer", "expires", (json_int_t)expires),
+                    201);
+    snprintf(token, sizeof(token), "%s", lx_str(doc, "token"));
     remember(token);
     json_decref(doc);
-    doc = expect(&va, "POST", "/api/orgs/vault-org/users",
-                 json_pack("{s:s, s:s}", "username", "va.clerk", "role", "member"), 201);
-    remember(str(doc, "temporary_password"));
+    doc = lx_expect(&srv, &va, "POST", "/api/orgs/vault-org/users",
+                    json_pack("{s:s, s:s}", "username", "va.clerk", "role", "member"), 201);
+    remember(lx_str(doc, "temporary_password"));
     json_decref(doc);
-    json_decref(expect(NULL, "POST", "/api/auth/signup",
-                       json_pack("{s:s, s:s, s:s}", "username", "zhao.liu", "password",
-                                 "zhao-liu-secret-pw", "type", "donor"),
-                       201));
+    json_decref(lx_expect(&srv, NULL, "POST", "/api/auth/signup",
+                          json_pack("{s:s, s:s, s:s}", "username", "zhao.liu", "password",
+                                    "zhao-liu-secret-pw", "type", "donor"),
+                          201));
     remember("zhao-liu-secret-pw");
-    json_decref(expect(&va, "POST", "/api/orgs/vault-org/keys/rotate", NULL, 200));
+    json_decref(lx_expect(&srv, &va, "POST", "/api/orgs/vault-org/keys/rotate", NULL, 200));
 
     dump = pg_dump(&n);
     ck_assert_ptr_nonnull(strstr(dump, "vault-org"));  /* the dump is the real thing */
