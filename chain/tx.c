@@ -185,6 +185,36 @@ out:
     return rc;
 }
 
+/* The signed message cut from the leaf instead of serialising the envelope again. JCS sorts
+ * members, so the top-level "sig" sits between "org" and "signer": the last `,"sig":"<value>"`
+ * in the leaf. (An earlier one can only be inside "body", which comes first; a string cannot
+ * hold it, since JCS escapes its quotes.) Returns 0, or -1 when it is not there, and the caller
+ * serialises instead. */
+static int message_from_leaf(struct chain_tx *tx)
+{
+    const char *sig = json_string_value(json_object_get(tx->doc, "sig"));
+    size_t sig_len = sig ? strlen(sig) : 0, prefix = sizeof(CHAIN_TX_SIG_PREFIX) - 1, cut, at;
+    const char *hit = NULL;
+
+    if (sig == NULL)
+        return -1;
+    cut = sig_len + sizeof(",\"sig\":\"\"") - 1;
+    for (const char *p = tx->leaf; (p = strstr(p, ",\"sig\":\"")) != NULL; p++)
+        if (strncmp(p + 8, sig, sig_len) == 0 && p[8 + sig_len] == '"')
+            hit = p;
+    if (hit == NULL)
+        return -1;
+    at = (size_t)(hit - tx->leaf);
+    tx->msg_len = prefix + tx->leaf_len - cut;
+    tx->msg = malloc(tx->msg_len + 1);
+    if (tx->msg == NULL)
+        return -1;
+    memcpy(tx->msg, CHAIN_TX_SIG_PREFIX, prefix);
+    memcpy(tx->msg + prefix, tx->leaf, at);
+    memcpy(tx->msg + prefix + at, hit + cut, tx->leaf_len - at - cut + 1); /* with the NUL */
+    return 0;
+}
+
 static int compute_digests(struct chain_tx *tx)
 {
     int rc;
@@ -192,9 +222,11 @@ static int compute_digests(struct chain_tx *tx)
     rc = chain_jcs_dump(tx->doc, &tx->leaf, &tx->leaf_len);
     if (rc != CHAIN_OK)
         return rc;
-    rc = signed_message(tx->doc, &tx->msg, &tx->msg_len);
-    if (rc != CHAIN_OK)
-        return rc;
+    if (message_from_leaf(tx) != 0) {
+        rc = signed_message(tx->doc, &tx->msg, &tx->msg_len);
+        if (rc != CHAIN_OK)
+            return rc;
+    }
     chain_merkle_leaf_hash((const uint8_t *)tx->leaf, tx->leaf_len, tx->leaf_hash);
     chain_hex_encode(tx->leaf_hash, sizeof tx->leaf_hash, tx->id_hex);
     return CHAIN_OK;

@@ -56,8 +56,8 @@ static const struct opt opts[] = {
      "largest request body in bytes; larger ones get 413"},
     {"block-txs", "LIANXIN_BLOCK_TXS", OPT_UINT, NUM(block_txs), "5000", 1, 100000,
      "cut a block when this many txs wait"},
-    {"block-ms", "LIANXIN_BLOCK_MS", OPT_UINT, NUM(block_ms), "10", 0, 10000,
-     "cut a block this many ms after its first tx arrived"},
+    {"block-ms", "LIANXIN_BLOCK_MS", OPT_UINT, NUM(block_ms), "0", 0, 10000,
+     "let a block wait this many ms for more txs (0: cut when the sequencer is free)"},
     {"port-file", NULL, OPT_STRING, STR(port_file), "", 0, 0,
      "write the bound port to this file once listening"},
 };

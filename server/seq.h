@@ -1,8 +1,10 @@
 /*
  * The sequencer: a mempool and one thread that turns it into blocks. A block is cut when
- * block_txs txs wait or block_ms after the first arrived; the thread applies each tx's rules in
- * order inside one database transaction, appends the accepted leaves to the Merkle log, signs
- * the checkpoint with the node key and commits once. Only then is anyone told anything.
+ * block_txs txs wait or block_ms after the first arrived — by default 0, so as soon as the
+ * thread is free: txs that arrive while a block commits form the next one (group commit, one
+ * fsync for all of them, and no timer to wait for when the node is idle); the thread applies each
+ * tx's rules in order inside one database transaction, appends the accepted leaves to the Merkle
+ * log, signs the checkpoint with the node key and commits once. Only then is anyone told anything.
  *
  * Submitters never wait on a lock held during hashing or I/O: they link their items into the
  * queue and are called back (done) from the sequencer thread when every item is decided.

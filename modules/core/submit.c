@@ -79,41 +79,171 @@ static void parse_error(struct seq_item *it, int rc, const char *detail)
                     detail);
 }
 
-/* Fills s with the txs of an array body; returns 0 or an HTTP status already replied. */
-static unsigned parse_array(struct srv_req *r, struct submission *s)
+/* ---- batches ------------------------------------------------------------------------------ */
+
+/* Where one element of the array body starts and ends. */
+struct slice {
+    size_t off, len;
+};
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Skips one JSON value starting at b[i] (not validated: chain_tx_parse does that for objects,
+ * Jansson for anything else); returns the index just past it, or len when it never ends. Only
+ * strings and the nesting of brackets matter for finding the end. */
+static size_t skip_value(const char *b, size_t len, size_t i)
+{
+    size_t depth = 0;
+
+    for (; i < len; i++) {
+        char c = b[i];
+
+        if (c == '"') {
+            for (i++; i < len && b[i] != '"'; i++)
+                if (b[i] == '\\')
+                    i++;
+            if (i >= len)
+                return len;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return i; /* the array's own bracket: the value was a bare scalar */
+            if (--depth == 0)
+                return i + 1;
+        } else if (depth == 0 && (c == ',' || is_ws(c))) {
+            return i;
+        }
+    }
+    return len;
+}
+
+/* Splits an array body into its elements without building a JSON tree of it: each tx is then
+ * parsed once, by chain_tx_parse, from its own bytes. Returns the number of elements (stored
+ * into *out, which the caller frees), or -1 when the body is not an array of that shape (the
+ * caller lets Jansson say precisely what is wrong). */
+static long split_array(const char *b, size_t len, struct slice **out)
+{
+    size_t i = 0, n = 0, cap = 64;
+    struct slice *v = malloc(cap * sizeof(*v));
+
+    if (v == NULL)
+        return -1;
+    while (i < len && is_ws(b[i]))
+        i++;
+    if (i == len || b[i++] != '[')
+        goto bad;
+    while (i < len && is_ws(b[i]))
+        i++;
+    if (i < len && b[i] == ']') {
+        i++;
+        goto end;
+    }
+    for (;;) {
+        size_t start = i, stop = skip_value(b, len, i);
+
+        if (stop == start || stop >= len)
+            goto bad;
+        if (n == MAX_BATCH) { /* one too many: the caller refuses the batch for its size */
+            *out = v;
+            return MAX_BATCH + 1;
+        }
+        if (n == cap) {
+            struct slice *nv = realloc(v, (cap *= 2) * sizeof(*v));
+
+            if (nv == NULL)
+                goto bad;
+            v = nv;
+        }
+        v[n++] = (struct slice){start, stop - start};
+        for (i = stop; i < len && is_ws(b[i]); i++)
+            ;
+        if (i < len && b[i] == ',') {
+            for (i++; i < len && is_ws(b[i]); i++)
+                ;
+            continue;
+        }
+        if (i < len && b[i] == ']') {
+            i++;
+            break;
+        }
+        goto bad;
+    }
+end:
+    while (i < len && is_ws(b[i]))
+        i++;
+    if (i != len)
+        goto bad;
+    *out = v;
+    return (long)n;
+bad:
+    free(v);
+    return -1;
+}
+
+/* Jansson's verdict on the whole body, for a body split_array or an element found broken:
+ * 0 when it is one valid JSON document after all, else 400 with Jansson's message. */
+static unsigned check_whole(struct srv_req *r)
 {
     json_error_t jerr;
-    json_t *arr = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    size_t n;
+    json_t *doc = json_loadb(r->body ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 
-    if (arr == NULL || !json_is_array(arr)) {
-        json_decref(arr);
-        return srv_reply_error(r, 400, "malformed_json", "request body is not valid JSON",
-                               arr ? "expected an array" : jerr.text);
+    if (doc != NULL && json_is_array(doc)) {
+        json_decref(doc);
+        return 0;
     }
-    n = json_array_size(arr);
+    json_decref(doc);
+    return srv_reply_error(r, 400, "malformed_json", "request body is not valid JSON",
+                           doc ? "expected an array" : jerr.text);
+}
+
+/* Fills s with the txs of an array body; returns 0 or an HTTP status already replied. A syntax
+ * error anywhere refuses the whole request, as one JSON document should; otherwise each tx is
+ * refused or kept on its own. */
+static unsigned parse_array(struct srv_req *r, struct submission *s)
+{
+    struct slice *el = NULL;
+    long n = split_array(r->body, r->body_len, &el);
+    int suspect = 0;
+
+    if (n < 0) { /* Jansson finds the mistake and words it; it cannot find none */
+        unsigned status = check_whole(r);
+
+        return status ? status
+                      : srv_reply_error(r, 400, "malformed_json", "request body is not valid JSON",
+                                        "expected an array");
+    }
     if (n == 0 || n > MAX_BATCH) {
-        json_decref(arr);
+        free(el);
         return n == 0 ? srv_reply_error(r, 400, "empty_batch", "the array holds no tx", NULL)
                       : srv_reply_error(r, 413, "batch_too_large", "at most 10000 txs per request",
                                         NULL);
     }
-    s->sub.items = calloc(n, sizeof(*s->sub.items));
+    s->sub.items = calloc((size_t)n, sizeof(*s->sub.items));
     if (s->sub.items == NULL) {
-        json_decref(arr);
+        free(el);
         return srv_reply_error(r, 503, "busy", "out of memory; send fewer txs", NULL);
     }
-    s->sub.n = n;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *el = json_array_get(arr, i);
-        int rc =
-            json_is_object(el) ? chain_tx_from_json(el, &s->sub.items[i].tx) : CHAIN_E_MALFORMED;
+    s->sub.n = (size_t)n;
+    for (long i = 0; i < n; i++) {
+        struct seq_item *it = &s->sub.items[i];
+        const char *p = r->body + el[i].off;
+        char detail[120];
+        int rc = *p == '{' ? chain_tx_parse_ex(p, el[i].len, &it->tx, detail, sizeof(detail))
+                           : CHAIN_E_MALFORMED;
 
+        if (*p != '{')
+            snprintf(detail, sizeof(detail), "not an object");
+        if (rc == CHAIN_E_MALFORMED || rc == CHAIN_E_DUPLICATE_KEY)
+            suspect = 1;
         if (rc != 0)
-            parse_error(&s->sub.items[i], rc, json_is_object(el) ? NULL : "not an object");
+            parse_error(it, rc, detail[0] ? detail : NULL);
     }
-    json_decref(arr);
-    return 0;
+    free(el);
+    return suspect ? check_whole(r) : 0;
 }
 
 static unsigned parse_single(struct srv_req *r, struct submission *s)

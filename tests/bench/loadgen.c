@@ -7,6 +7,7 @@
  *   loadgen --port P --mode single --conns 64 --seconds 30
  *   loadgen --port P --mode rate   --conns 32 --rate 10000 --seconds 20   (latency at a rate)
  *   loadgen --port P --mode proof  --conns 8  --seconds 10 --ids FILE     (GET proofs)
+ *   loadgen --port P --mode get    --conns 8  --seconds 10 --path /api/health (HTTP ceiling)
  *   --txs N caps how many txs are signed beforehand (signing is slow: keep it proportionate)
  *
  * Txs are self-registrations (core principal.register), each with its own key: the heaviest
@@ -33,10 +34,11 @@
 
 struct opts {
     unsigned port, conns, batch, seconds, rate, txs;
-    const char *mode, *ids, *origin, *save_ids;
+    const char *mode, *ids, *origin, *save_ids, *path;
 };
 
-static struct opts o = {0, 8, 1000, 10, 0, 0, "batch", NULL, "lianxin.local/dev", NULL};
+static struct opts o = {
+    0, 8, 1000, 10, 0, 0, "batch", NULL, "lianxin.local/dev", NULL, "/api/health"};
 
 static uint64_t now_us(void)
 {
@@ -345,6 +347,28 @@ static void *proof_worker(void *arg)
     return NULL;
 }
 
+/* The HTTP ceiling: one fixed GET (--path) over and over; only a 200 counts. */
+static void *get_worker(void *arg)
+{
+    struct conn c = {0};
+    const char *resp;
+
+    (void)arg;
+    if (conn_open(&c) != 0) {
+        atomic_fetch_add(&errors, 1);
+        return NULL;
+    }
+    while (now_us() < deadline_us) {
+        if (http(&c, "GET", o.path, NULL, 0, &resp) == 200)
+            atomic_fetch_add(&ok_txs, 1);
+        else
+            atomic_fetch_add(&errors, 1);
+    }
+    close(c.fd);
+    free(c.buf);
+    return NULL;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -373,8 +397,9 @@ static void load_ids(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: loadgen --port P --mode batch|single|rate|proof [--conns N] "
-                    "[--batch N] [--seconds S] [--rate R] [--ids FILE] [--save-ids FILE]\n");
+    fprintf(stderr,
+            "usage: loadgen --port P --mode batch|single|rate|proof|get [--conns N] "
+            "[--batch N] [--seconds S] [--rate R] [--ids FILE] [--save-ids FILE] [--path P]\n");
     exit(2);
 }
 
@@ -401,6 +426,8 @@ static void parse(int argc, char **argv)
             o.txs = (unsigned)atoi(v);
         else if (!strcmp(k, "--save-ids"))
             o.save_ids = v;
+        else if (!strcmp(k, "--path"))
+            o.path = v;
         else if (!strcmp(k, "--origin"))
             o.origin = v;
         else
@@ -421,7 +448,9 @@ int main(int argc, char **argv)
     parse(argc, argv);
     if (sodium_init() < 0)
         return 1;
-    if (!strcmp(o.mode, "proof")) {
+    if (!strcmp(o.mode, "get")) {
+        worker = get_worker;
+    } else if (!strcmp(o.mode, "proof")) {
         load_ids();
         if (n_proof_ids == 0)
             usage();

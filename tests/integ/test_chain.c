@@ -120,6 +120,88 @@ START_TEST(batch_with_one_bad_tx)
 }
 END_TEST
 
+/* Posts text as the body of POST /api/chain/tx; returns the answer (free it). */
+static void post_raw(const char *text, struct lx_resp *r)
+{
+    static const char *const json[] = {"Content-Type: application/json", NULL};
+
+    lx_http(&srv, "POST", "/api/chain/tx", text, strlen(text), json, r);
+}
+
+/* A batch is split into its txs without a JSON tree of the whole body (modules/core/submit.c):
+ * elements that are not txs are refused alone, a syntax error anywhere refuses everything. */
+START_TEST(batch_shapes)
+{
+    struct chain_note_signer k1, k2;
+    char *t1, *t2, body[8192];
+    json_t *tx1, *tx2, *doc;
+    struct lx_resp r;
+
+    lx_keygen("shape1", &k1);
+    lx_keygen("shape2", &k2);
+    tx1 = org_register("shape1", &k1);
+    tx2 = org_register("shape2", &k2);
+    t1 = json_dumps(tx1, JSON_COMPACT);
+    t2 = json_dumps(tx2, JSON_COMPACT);
+    static const char *const broken[] = {
+        "[%s, {\"a\":}]",          "[%s", "[%s] x", "[%s %s]", "[%s,, %s]", "[%s, tru]",
+        "[%s, {\"v\":1, \"v\":1}]"};
+    for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+        snprintf(body, sizeof(body), broken[i], t1, t2);
+        post_raw(body, &r);
+        ck_assert_msg(r.status == 400 && strstr(r.body, "malformed_json"), "%s: %ld %s", broken[i],
+                      r.status, r.body);
+        lx_resp_free(&r);
+    }
+    post_raw(" [ ] ", &r);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_ptr_nonnull(strstr(r.body, "empty_batch"));
+    lx_resp_free(&r);
+    /* none of the broken bodies committed anything */
+    ck_assert_int_ne(lx_db_exec(srv.dbname, "SELECT 1/count(*) FROM principals WHERE id LIKE "
+                                            "'shape%'"),
+                     0);
+    /* scalars, arrays and strings holding brackets are refused alone */
+    snprintf(body, sizeof(body), "\n[ \"a]{\\\"\", %s , [1, {\"b\": \"]\"}], 7 ,%s\t]", t1, t2);
+    post_raw(body, &r);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    doc = parse(&r);
+    ck_assert_int_eq(json_array_size(doc), 5);
+    ck_assert_str_eq(error_code(json_array_get(doc, 0)), "malformed_json");
+    ck_assert_ptr_nonnull(json_object_get(json_array_get(doc, 1), "leaf_index"));
+    ck_assert_str_eq(error_code(json_array_get(doc, 2)), "malformed_json");
+    ck_assert_str_eq(error_code(json_array_get(doc, 3)), "malformed_json");
+    ck_assert_ptr_nonnull(json_object_get(json_array_get(doc, 4), "leaf_index"));
+    json_decref(doc);
+    lx_resp_free(&r);
+    free(t1);
+    free(t2);
+    json_decref(tx1);
+    json_decref(tx2);
+}
+END_TEST
+
+/* More than 10,000 elements: 413 before any tx is parsed. */
+START_TEST(batch_too_large)
+{
+    size_t n = 10001, len = 0;
+    char *body = malloc(n * 3 + 2);
+    struct lx_resp r;
+
+    body[len++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        body[len++] = '1';
+        body[len++] = i + 1 < n ? ',' : ']';
+    }
+    body[len] = '\0';
+    post_raw(body, &r);
+    ck_assert_int_eq(r.status, 413);
+    ck_assert_ptr_nonnull(strstr(r.body, "batch_too_large"));
+    lx_resp_free(&r);
+    free(body);
+}
+END_TEST
+
 START_TEST(replay_refused)
 {
     struct chain_note_signer k;
@@ -349,6 +431,8 @@ int main(void)
     tcase_add_unchecked_fixture(tc, start, stop);
     tcase_add_test(tc, single_tx_committed);
     tcase_add_test(tc, batch_with_one_bad_tx);
+    tcase_add_test(tc, batch_shapes);
+    tcase_add_test(tc, batch_too_large);
     tcase_add_test(tc, replay_refused);
     tcase_add_test(tc, stateless_refusals);
     tcase_add_test(tc, revocation_keeps_earlier_txs);

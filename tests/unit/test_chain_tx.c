@@ -1,5 +1,6 @@
 /* test_chain_tx.c — the tx envelope: build, sign, parse, verify, the tx id, and one test per
  * rejection code with the field it names. */
+#define _GNU_SOURCE /* asprintf */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -503,6 +504,36 @@ START_TEST(rejects_nul_in_strings)
 }
 END_TEST
 
+/* The signed message is cut out of the leaf (chain/tx.c); it must equal prefix || JCS(env
+ * without sig) even when the body holds "sig" members shaped like the top-level one. */
+START_TEST(message_is_envelope_without_sig)
+{
+    json_t *env = sample_env(), *body = json_object_get(env, "body");
+    const char *sig = json_string_value(json_object_get(env, "sig"));
+    struct chain_tx *tx;
+    json_t *copy;
+    char *jcs = NULL, *want;
+    size_t len = 0;
+
+    json_object_set_new(body, "sig", json_string(sig)); /* the old signature, then sign again */
+    json_object_set_new(body, "x", json_pack("{s:s,s:s}", "sig", sig, "signer", "z"));
+    ck_assert_int_eq(chain_tx_sign(env, sk), 0);
+    tx = parse_ok(env);
+    copy = json_copy(env);
+    json_object_del(copy, "sig");
+    ck_assert_int_eq(chain_jcs_dump(copy, &jcs, &len), 0);
+    ck_assert_int_eq(asprintf(&want, "%s%s", CHAIN_TX_SIG_PREFIX, jcs) > 0, 1);
+    ck_assert_uint_eq(tx->msg_len, strlen(want));
+    ck_assert_str_eq(tx->msg, want);
+    ck_assert_int_eq(chain_tx_verify_sig(tx), 0);
+    free(want);
+    free(jcs);
+    json_decref(copy);
+    chain_tx_free(tx);
+    json_decref(env);
+}
+END_TEST
+
 START_TEST(build_contract)
 {
     json_t *env;
@@ -555,6 +586,7 @@ static Suite *tx_suite(void)
     tcase_add_test(tc, size_limit);
     tcase_add_test(tc, depth_limit);
     tcase_add_test(tc, rejects_nul_in_strings);
+    tcase_add_test(tc, message_is_envelope_without_sig);
     tcase_add_test(tc, build_contract);
     suite_add_tcase(s, tc);
     return s;
