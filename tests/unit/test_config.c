@@ -52,7 +52,7 @@ START_TEST(defaults)
     ck_assert_str_eq(c.origin, "lianxin.local/dev");
     ck_assert_uint_eq(c.max_body, 16u * 1024 * 1024);
     ck_assert_uint_eq(c.block_txs, 5000);
-    ck_assert_uint_eq(c.block_ms, 10);
+    ck_assert_uint_eq(c.block_ms, 0);
 }
 END_TEST
 
