@@ -1,8 +1,9 @@
 /* merkle.h — the RFC 6962 / RFC 9162 Merkle log: hashing, roots, inclusion and consistency
  * proofs, and the append frontier of the sequencer.
  *
- * Storage model. The server stores the hash of every perfect subtree: node (level L, index i)
- * covers leaves [i * 2^L, (i + 1) * 2^L); level 0 nodes are the leaf hashes. A tree of any size is
+ * Node model. Node (level L, index i) is the perfect subtree over leaves [i * 2^L, (i + 1) * 2^L);
+ * level 0 nodes are the leaf hashes. (Which of them the server stores and which it hashes again
+ * from leaves is its business: server/nodes.h.) A tree of any size is
  * then a handful of such nodes, and so is every proof: a *_plan function lists the nodes needed
  * (fetch them in one query), and the matching *_build function turns their hashes, given in plan
  * order, into the root or the RFC 9162 proof. A subtree of the RFC recursion that is not perfect

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "err.h"
 #include "keys.h"
+#include "nodes.h"
 #include "server.h"
 #include "srv.h"
 #include "../chain/merkle.h"
@@ -51,13 +52,15 @@ struct seq {
     struct seq_item **batch; /* block_txs slots */
 
     _Atomic uint64_t pub_height, pub_size; /* head as of the last commit, for readers */
+    struct lx_nodecache *nodes;            /* stored Merkle nodes, published with the head */
+    pthread_mutex_t note_mu;               /* guards note */
+    char *note;                            /* the last committed checkpoint, for readers */
+    uint64_t note_size;                    /* its tree size */
 };
 
 static const struct db_stmt seq_stmts[] = {
     {"seq_head", "SELECT height, tree_size, time_ms, checkpoint FROM blocks "
                  "ORDER BY height DESC LIMIT 1"},
-    {"seq_nodes", "SELECT n.hash FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY "
-                  "AS w(level, idx, ord) JOIN merkle_nodes n USING (level, idx) ORDER BY ord"},
     {"seq_dups", "SELECT encode(tx_id, 'hex') FROM txs WHERE tx_id = ANY "
                  "(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)"},
     {"seq_block", "INSERT INTO blocks (height, first_leaf, n_txs, tree_size, root, time_ms, "
@@ -156,43 +159,36 @@ static int load_frontier(struct seq *q, uint64_t size, char *err, size_t errlen)
 {
     struct chain_merkle_node_id ids[CHAIN_MERKLE_PLAN_MAX];
     uint8_t hashes[CHAIN_MERKLE_PLAN_MAX][CHAIN_HASH_LEN];
-    char levels[CHAIN_MERKLE_PLAN_MAX * 4 + 3], idxs[CHAIN_MERKLE_PLAN_MAX * 22 + 3];
-    const char *params[2] = {levels, idxs};
-    size_t n = 0, lp = 0, ip = 0;
-    PGresult *r;
-    int rc = SRV_EDB;
+    size_t n = 0;
+    int rc;
 
     if (chain_merkle_frontier_plan(size, ids, CHAIN_MERKLE_PLAN_MAX, &n) != 0) {
         snprintf(err, errlen, "cannot plan the frontier of size %" PRIu64, size);
         return SRV_EINVAL;
     }
-    levels[lp++] = '{';
-    idxs[ip++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        lp += (size_t)snprintf(levels + lp, sizeof(levels) - lp, "%s%u", i ? "," : "",
-                               (unsigned)ids[i].level);
-        ip += (size_t)snprintf(idxs + ip, sizeof(idxs) - ip, "%s%" PRIu64, i ? "," : "",
-                               ids[i].index);
-    }
-    snprintf(levels + lp, sizeof(levels) - lp, "}");
-    snprintf(idxs + ip, sizeof(idxs) - ip, "}");
-    r = PQexecPrepared(q->db, "seq_nodes", 2, params, NULL, NULL, 1 /* binary: raw hashes */);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != n) {
-        snprintf(err, errlen, "merkle_nodes lacks the frontier of size %" PRIu64 " (%s)", size,
-                 PQresultErrorMessage(r));
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (PQgetlength(r, (int)i, 0) != CHAIN_HASH_LEN)
-            goto out;
-        memcpy(hashes[i], PQgetvalue(r, (int)i, 0), CHAIN_HASH_LEN);
+    rc = lx_nodes_fetch(q->db, NULL, NULL, 0, ids, n, hashes);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot read the frontier of size %" PRIu64 " (%s)", size,
+                 rc == LX_NODES_DB ? PQerrorMessage(q->db) : "nodes or leaves missing");
+        return SRV_EDB;
     }
     if (chain_merkle_frontier_from_plan(&q->tree, size, (const uint8_t(*)[CHAIN_HASH_LEN])hashes,
-                                        n) == 0)
-        rc = 0;
-out:
-    PQclear(r);
-    return rc;
+                                        n) != 0)
+        return SRV_EDB;
+    return 0;
+}
+
+/* Makes note (stolen), of a tree of size size, the checkpoint readers get from seq_checkpoint. */
+static void publish_note(struct seq *q, char *note, uint64_t size)
+{
+    char *old;
+
+    pthread_mutex_lock(&q->note_mu);
+    old = q->note;
+    q->note = note;
+    q->note_size = size;
+    pthread_mutex_unlock(&q->note_mu);
+    free(old);
 }
 
 /* Reads the last block and rebuilds the in-memory head from it. */
@@ -216,8 +212,10 @@ static int load_head(struct seq *q, char *err, size_t errlen)
         q->height = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
         q->last_time_ms = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
         chain_checkpoint_body_hash(note, note_body_len(note), q->prev);
-        if (load_frontier(q, strtoull(PQgetvalue(r, 0, 1), NULL, 10), err, errlen) != 0)
+        if (load_frontier(q, strtoull(PQgetvalue(r, 0, 1), NULL, 10), err, errlen) != 0 ||
+            lx_nodecache_load(q->nodes, q->db, q->tree.size, err, errlen) != 0)
             goto out;
+        publish_note(q, strdup(note), q->tree.size);
     }
     atomic_store(&q->pub_height, q->height);
     atomic_store(&q->pub_size, q->tree.size);
@@ -313,15 +311,30 @@ struct block {
     struct chain_merkle_frontier tree; /* the frontier as the block grows */
     struct growbuf txs;                /* COPY rows for txs */
     struct growbuf nodes;              /* COPY rows for merkle_nodes */
+    struct growbuf stored;             /* the same nodes as struct stored_node, for the cache */
     size_t accepted;                   /* txs in the block */
     void *states[16]; /* each module\'s block state (block_begin), by registry index */
     int began;        /* block_begin was called */
 };
 
+/* A stored node of the block, kept for the node cache until the block commits. */
+struct stored_node {
+    unsigned level;
+    uint64_t index;
+    uint8_t hash[CHAIN_HASH_LEN];
+};
+
+/* Nodes below the stored level are not written: they are hashed again from the leaves. */
 static int emit_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[CHAIN_HASH_LEN])
 {
     struct block *b = ctx;
+    struct stored_node sn = {level, index, {0}};
     char num[48];
+
+    if (level < LX_NODES_STORED_LEVEL)
+        return 0;
+    memcpy(sn.hash, hash, CHAIN_HASH_LEN);
+    gb_put(&b->stored, (const char *)&sn, sizeof(sn));
 
     snprintf(num, sizeof(num), "%u\t%" PRIu64 "\t", level, index);
     gb_puts(&b->nodes, num);
@@ -532,14 +545,14 @@ static int write_block(struct seq *q, struct block *b, const uint8_t root[CHAIN_
     PGresult *r;
     int ok;
 
-    if (b->txs.failed || b->nodes.failed)
+    if (b->txs.failed || b->nodes.failed || b->stored.failed)
         return SRV_ENOMEM;
     if (db_copy_in(q->db,
                    "COPY txs (leaf_index, tx_id, height, module, type, org, signer, time_ms, "
                    "leaf) FROM STDIN",
                    b->txs.p, b->txs.len) != 0 ||
-        db_copy_in(q->db, "COPY merkle_nodes (level, idx, hash) FROM STDIN", b->nodes.p,
-                   b->nodes.len) != 0)
+        (b->nodes.len > 0 && db_copy_in(q->db, "COPY merkle_nodes (level, idx, hash) FROM STDIN",
+                                        b->nodes.p, b->nodes.len) != 0))
         return SRV_EDB;
     snprintf(height, sizeof(height), "%" PRIu64, b->height);
     snprintf(first, sizeof(first), "%" PRIu64, b->first_leaf);
@@ -553,6 +566,21 @@ static int write_block(struct seq *q, struct block *b, const uint8_t root[CHAIN_
     if (!ok)
         return SRV_EDB;
     return exec_simple(q->db, "COMMIT") == 0 ? 0 : SRV_EDB;
+}
+
+/* Hands the committed block's stored nodes to the node cache; if that fails (out of memory),
+ * the cache is rebuilt from merkle_nodes before the next block. */
+static void publish_stored(struct seq *q, struct block *b)
+{
+    const struct stored_node *sn = (const struct stored_node *)(void *)b->stored.p;
+    size_t n = b->stored.len / sizeof(*sn);
+
+    for (size_t i = 0; i < n; i++)
+        if (lx_nodecache_add(q->nodes, sn[i].level, sn[i].index, sn[i].hash) != 0) {
+            q->need_reload = 1;
+            return;
+        }
+    lx_nodecache_publish(q->nodes, b->tree.size);
 }
 
 /* Applies, writes and commits one block; decides every item. */
@@ -589,11 +617,14 @@ static void build_block(struct seq *q, struct seq_item **items, size_t n)
         (rc = write_block(q, &b, root, note)) != 0)
         goto out;
     /* Committed: only now does the head move and does anyone hear of it. */
+    publish_stored(q, &b);
     q->tree = b.tree;
     q->height = b.height;
     q->empty = 0;
     q->last_time_ms = b.time_ms;
     chain_checkpoint_body_hash(note, note_body_len(note), q->prev);
+    publish_note(q, note, q->tree.size);
+    note = NULL;
     atomic_store(&q->pub_height, q->height);
     atomic_store(&q->pub_size, q->tree.size);
 out:
@@ -615,6 +646,7 @@ out:
     free(note);
     free(b.txs.p);
     free(b.nodes.p);
+    free(b.stored.p);
 }
 
 /* ---- the thread --------------------------------------------------------------------------- */
@@ -721,6 +753,25 @@ void seq_head(struct seq *q, uint64_t *height, uint64_t *tree_size)
 {
     *height = atomic_load(&q->pub_height);
     *tree_size = atomic_load(&q->pub_size);
+}
+
+const struct lx_nodecache *seq_nodes(struct seq *q)
+{
+    return q ? q->nodes : NULL;
+}
+
+char *seq_checkpoint(struct seq *q, uint64_t *tree_size)
+{
+    char *note = NULL;
+
+    if (q == NULL)
+        return NULL;
+    pthread_mutex_lock(&q->note_mu);
+    if (q->note != NULL)
+        note = strdup(q->note);
+    *tree_size = q->note_size;
+    pthread_mutex_unlock(&q->note_mu);
+    return note;
 }
 
 /* ---- start-up ----------------------------------------------------------------------------- */
@@ -835,12 +886,14 @@ int seq_open(struct srv *s, struct seq **out, char *err, size_t errlen)
         return SRV_ENOMEM;
     q->srv = s;
     q->batch = calloc(s->cfg.block_txs, sizeof(*q->batch));
+    q->nodes = lx_nodecache_new();
     pthread_mutex_init(&q->mu, NULL);
+    pthread_mutex_init(&q->note_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&q->wake, &ca);
     pthread_condattr_destroy(&ca);
-    if (q->batch == NULL) {
+    if (q->batch == NULL || q->nodes == NULL) {
         rc = SRV_ENOMEM;
         goto fail;
     }
@@ -878,6 +931,9 @@ void seq_close(struct seq *q)
     srv_key_free(q->admin_key);
     pthread_cond_destroy(&q->wake);
     pthread_mutex_destroy(&q->mu);
+    pthread_mutex_destroy(&q->note_mu);
+    lx_nodecache_free(q->nodes);
+    free(q->note);
     free(q->batch);
     free(q);
 }

@@ -20,6 +20,7 @@ struct srv;
 struct seq;
 struct chain_tx;
 struct lx_module;
+struct lx_nodecache;
 
 struct seq_item {
     struct chain_tx *tx;         /* owned; NULL when it did not parse */
@@ -57,6 +58,13 @@ void seq_close(struct seq *q);
 
 /* Chain head as of the last commit, for status pages. */
 void seq_head(struct seq *q, uint64_t *height, uint64_t *tree_size);
+
+/* The stored Merkle nodes of the committed log (nodes.h), published before the head moves. */
+const struct lx_nodecache *seq_nodes(struct seq *q);
+
+/* A copy of the checkpoint of the last committed block (free() it) and its tree size, or NULL
+ * (no block yet, no sequencer, out of memory). It may be newer than a seq_head read before. */
+char *seq_checkpoint(struct seq *q, uint64_t *tree_size);
 
 /* The consortium admin key, loaded at start (borrowed; NULL before seq_open). */
 struct chain_note_signer;

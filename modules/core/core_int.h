@@ -6,6 +6,7 @@
 #define LX_MODULES_CORE_INT_H
 
 #include "../../server/http.h"
+#include "../../server/nodes.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -35,9 +36,12 @@ unsigned core_get_bundle(struct srv_req *r);
     {"core_ledger_leaf", "SELECT leaf_index, leaf FROM txs WHERE leaf_index = $1"}, \
     {"core_ledger_tx", \
      "SELECT leaf_index, height, leaf FROM txs WHERE tx_id = decode($1, 'hex')"}, \
-    {"core_ledger_nodes", \
-     "SELECT n.hash FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY" \
-     " AS w(level, idx, ord) JOIN merkle_nodes n USING (level, idx) ORDER BY w.ord"}, \
+    LX_NODES_STMTS, \
+    {"core_proof_leaves", \
+     "SELECT t.leaf_index, t.tx_id FROM txs x JOIN txs t" \
+     " ON t.leaf_index >= x.leaf_index / 64 * 64 AND t.leaf_index < x.leaf_index / 64 * 64 + 64" \
+     " WHERE x.tx_id = decode($1, 'hex')" \
+     " UNION ALL SELECT leaf_index, tx_id FROM txs WHERE leaf_index >= $2 AND leaf_index < $3"}, \
     {"core_ledger_block_at_size", \
      "SELECT b.height, b.tree_size, b.checkpoint FROM txs t" \
      " JOIN blocks b ON b.height = t.height WHERE t.leaf_index = $1"}, \

@@ -12,6 +12,8 @@
 #include "../../chain/jcs.h"
 #include "../../chain/merkle.h"
 #include "../../chain/tx.h"
+#include "../../server/nodes.h"
+#include "../../server/seq.h"
 #include "../../server/server.h"
 
 #include <inttypes.h>
@@ -209,43 +211,18 @@ static unsigned load_tx(struct srv_req *r, PGconn *c, struct tx_row *t)
     return 0;
 }
 
-/* Fetches the hashes of the perfect nodes ids[0..n) in one query, in plan order, into
- * hashes[0..n). Returns 0, LA_DB, or LA_DATA when a node is missing or malformed. */
-static int fetch_nodes(PGconn *c, const struct chain_merkle_node_id *ids, size_t n,
+/* Fetches the hashes of the perfect nodes ids[0..n), in plan order, into hashes[0..n): from
+ * the node cache nc (may be NULL), the leaves already read (known), or PostgreSQL (nodes.h).
+ * Returns 0, LA_DB, or LA_DATA when a node or leaf is missing or malformed. */
+static int fetch_nodes(PGconn *c, const struct lx_nodecache *nc, const struct lx_leaves *known,
+                       size_t n_known, const struct chain_merkle_node_id *ids, size_t n,
                        uint8_t (*hashes)[CHAIN_HASH_LEN])
 {
-    /* "{l,l,…}" and "{i,i,…}": at most 3 and 21 characters per node. */
-    char levels[CHAIN_MERKLE_PLAN_MAX * 3 + 3], idxs[CHAIN_MERKLE_PLAN_MAX * 21 + 3];
-    const char *params[2] = {levels, idxs};
-    size_t lp = 0, ip = 0;
-    PGresult *res;
-    int rc = LA_OK;
+    int rc = lx_nodes_fetch(c, nc, known, n_known, ids, n, hashes);
 
-    if (n == 0)
-        return LA_OK;
-    if (n > CHAIN_MERKLE_PLAN_MAX)
-        return LA_DATA;
-    levels[lp++] = '{';
-    idxs[ip++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        lp += (size_t)snprintf(levels + lp, sizeof(levels) - lp, "%s%u", i ? "," : "",
-                               (unsigned)ids[i].level);
-        ip += (size_t)snprintf(idxs + ip, sizeof(idxs) - ip, "%s%" PRIu64, i ? "," : "",
-                               ids[i].index);
-    }
-    snprintf(levels + lp, sizeof(levels) - lp, "}");
-    snprintf(idxs + ip, sizeof(idxs) - ip, "}");
-    res = run(c, "core_ledger_nodes", 2, params);
-    if (res == NULL)
-        return LA_DB;
-    if ((size_t)PQntuples(res) != n) {
-        srv_log_error("merkle_nodes: %d of %zu planned nodes found", PQntuples(res), n);
-        rc = LA_DATA;
-    }
-    for (size_t i = 0; rc == LA_OK && i < n; i++)
-        rc = col_bytes(res, (int)i, 0, hashes[i], CHAIN_HASH_LEN);
-    PQclear(res);
-    return rc;
+    if (rc == LX_NODES_DATA)
+        srv_log_error("merkle: stored nodes or leaves of %zu planned nodes are missing", n);
+    return rc == 0 ? LA_OK : rc == LX_NODES_DB ? LA_DB : LA_DATA;
 }
 
 /* A JSON array of base64 hashes path[0..n), or NULL when out of memory. */
@@ -265,7 +242,8 @@ static json_t *path_json(const uint8_t (*path)[CHAIN_HASH_LEN], size_t n)
 /* Builds {"leaf_index","tree_size","leaf_hash","path"} for leaf leaf_index (leaf hash
  * leaf_hash) in the tree of size tree_size > leaf_index. *out is new (json_decref it).
  * Returns 0, LA_DB, LA_DATA or LA_NOMEM. */
-static int proof_json(PGconn *c, uint64_t leaf_index, uint64_t tree_size,
+static int proof_json(PGconn *c, const struct lx_nodecache *nc, const struct lx_leaves *known,
+                      size_t n_known, uint64_t leaf_index, uint64_t tree_size,
                       const uint8_t leaf_hash[CHAIN_HASH_LEN], json_t **out)
 {
     struct chain_merkle_node_id ids[CHAIN_MERKLE_PLAN_MAX];
@@ -277,7 +255,7 @@ static int proof_json(PGconn *c, uint64_t leaf_index, uint64_t tree_size,
 
     if (chain_merkle_inclusion_plan(leaf_index, tree_size, ids, CHAIN_MERKLE_PLAN_MAX, &n_ids) != 0)
         return LA_DATA;
-    rc = fetch_nodes(c, ids, n_ids, hashes);
+    rc = fetch_nodes(c, nc, known, n_known, ids, n_ids, hashes);
     if (rc != LA_OK)
         return rc;
     if (chain_merkle_inclusion_build(leaf_index, tree_size,
@@ -397,9 +375,141 @@ out:
 
 /* ---- GET /api/chain/proof/:id[?tree_size=N] --------------------------------------------- */
 
+/* The leaves a proof against the head needs below the stored level: those of the tx's own tile
+ * and of the last, partial tile. */
+struct proof_leaves {
+    uint64_t leaf_index;                             /* the tx's */
+    int found;                                       /* the tx is in the log */
+    size_t n;                                        /* leaves read */
+    uint64_t index[2 * LX_NODES_TILE];               /* their positions, ascending */
+    uint8_t hash[2 * LX_NODES_TILE][CHAIN_HASH_LEN]; /* their hashes */
+};
+
+static int cmp_leaf(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t bin_u64(const char *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | (uint8_t)p[i];
+    return v;
+}
+
+/* Reads, in one query, the tx's tile and the last tile of the tree of size size. */
+static int read_proof_leaves(PGconn *c, const char *id_hex, const uint8_t hash[CHAIN_HASH_LEN],
+                             uint64_t size, struct proof_leaves *pl)
+{
+    char from[24], to[24];
+    const char *params[3] = {id_hex, from, to};
+    struct {
+        uint64_t index;
+        uint8_t hash[CHAIN_HASH_LEN];
+    } row[2 * LX_NODES_TILE];
+    PGresult *res;
+    int n;
+
+    snprintf(from, sizeof(from), "%" PRIu64, size / LX_NODES_TILE * LX_NODES_TILE);
+    snprintf(to, sizeof(to), "%" PRIu64, size);
+    res = PQexecPrepared(c, "core_proof_leaves", 3, params, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return LA_DB;
+    }
+    n = PQntuples(res);
+    if (n > 2 * (int)LX_NODES_TILE) {
+        PQclear(res);
+        return LA_DATA;
+    }
+    for (int i = 0; i < n; i++) {
+        if (PQgetlength(res, i, 0) != 8 || PQgetlength(res, i, 1) != CHAIN_HASH_LEN) {
+            PQclear(res);
+            return LA_DATA;
+        }
+        row[i].index = bin_u64(PQgetvalue(res, i, 0));
+        memcpy(row[i].hash, PQgetvalue(res, i, 1), CHAIN_HASH_LEN);
+    }
+    PQclear(res);
+    qsort(row, (size_t)n, sizeof(row[0]), cmp_leaf);
+    pl->found = 0;
+    pl->n = 0;
+    for (int i = 0; i < n; i++) {
+        if (row[i].index >= size || (pl->n > 0 && pl->index[pl->n - 1] == row[i].index))
+            continue; /* committed after the head was read, or both tiles are one */
+        if (memcmp(row[i].hash, hash, CHAIN_HASH_LEN) == 0) {
+            pl->found = 1;
+            pl->leaf_index = row[i].index;
+        }
+        pl->index[pl->n] = row[i].index;
+        memcpy(pl->hash[pl->n++], row[i].hash, CHAIN_HASH_LEN);
+    }
+    return LA_OK;
+}
+
+/* The runs of consecutive leaves in pl as lx_leaves; returns how many (at most cap). */
+static size_t leaf_runs(const struct proof_leaves *pl, struct lx_leaves *runs, size_t cap)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < pl->n && k < cap; i++) {
+        if (i == 0 || pl->index[i] != pl->index[i - 1] + 1)
+            runs[k++] = (struct lx_leaves){pl->index[i], 0, &pl->hash[i]};
+        runs[k - 1].n++;
+    }
+    return k;
+}
+
+/* GET /api/chain/proof/:id against the head, from the sequencer's checkpoint and node cache
+ * and one query for the leaves of two tiles. Returns the status of the answer, or 0 when this
+ * path cannot serve (no sequencer here, or the tx is newer than the checkpoint read) and the
+ * general one must. */
+static unsigned proof_at_head(struct srv_req *r, PGconn *c, const char *id_hex,
+                              const uint8_t hash[CHAIN_HASH_LEN])
+{
+    struct proof_leaves *pl;
+    struct lx_leaves runs[4];
+    uint64_t size = 0;
+    char *note = seq_checkpoint(r->srv->seq, &size);
+    json_t *proof = NULL;
+    unsigned status = 0;
+    int rc;
+
+    if (note == NULL || size == 0 || lx_nodecache_size(seq_nodes(r->srv->seq)) < size ||
+        (pl = malloc(sizeof(*pl))) == NULL) {
+        free(note);
+        return 0;
+    }
+    rc = read_proof_leaves(c, id_hex, hash, size, pl);
+    if (rc == LA_OK && !pl->found) {
+        /* absent, or committed after the checkpoint was read: the general path knows which */
+        goto out;
+    }
+    if (rc == LA_OK)
+        rc = proof_json(c, seq_nodes(r->srv->seq), runs, leaf_runs(pl, runs, 4), pl->leaf_index,
+                        size, hash, &proof);
+    if (rc == LA_OK && json_object_set_new(proof, "checkpoint", json_string(note)) != 0)
+        rc = LA_NOMEM;
+    if (rc != LA_OK) {
+        status = reply_failure(r, c, rc);
+        goto out;
+    }
+    status = srv_reply_json(r, 200, proof);
+    proof = NULL;
+out:
+    json_decref(proof);
+    free(pl);
+    free(note);
+    return status;
+}
+
 unsigned core_get_proof(struct srv_req *r)
 {
-    const char *want = srv_req_query(r, "tree_size");
+    const char *want = srv_req_query(r, "tree_size"), *id = srv_req_param(r, "id");
     struct tx_row t = {0};
     struct head h = {0};
     PGconn *c = NULL;
@@ -413,6 +523,10 @@ unsigned core_get_proof(struct srv_req *r)
         return srv_reply_error(r, 400, "bad_parameter", "tree_size must be a decimal number", NULL);
     if ((status = acquire(r, &c)) != 0)
         return status;
+    if (want == NULL && id != NULL && strlen(id) == CHAIN_TX_ID_HEX_LEN &&
+        chain_hex_decode(id, CHAIN_TX_ID_HEX_LEN, t.hash, CHAIN_HASH_LEN) == 0 &&
+        (status = proof_at_head(r, c, id, t.hash)) != 0)
+        goto out;
     if ((status = load_tx(r, c, &t)) != 0)
         goto out;
     if (want == NULL) {
@@ -450,7 +564,7 @@ unsigned core_get_proof(struct srv_req *r)
             goto out;
         }
     }
-    rc = proof_json(c, t.leaf_index, size, t.hash, &proof);
+    rc = proof_json(c, seq_nodes(r->srv->seq), NULL, 0, t.leaf_index, size, t.hash, &proof);
     if (rc == LA_OK && json_object_set_new(proof, "checkpoint", json_string(h.checkpoint)) != 0)
         rc = LA_NOMEM;
     if (rc != LA_OK) {
@@ -507,7 +621,7 @@ unsigned core_get_consistency(struct srv_req *r)
         status = reply_failure(r, c, LA_DATA);
         goto out;
     }
-    rc = fetch_nodes(c, ids, n_ids, hashes);
+    rc = fetch_nodes(c, seq_nodes(r->srv->seq), NULL, 0, ids, n_ids, hashes);
     if (rc == LA_OK &&
         chain_merkle_consistency_build(from, to, (const uint8_t(*)[CHAIN_HASH_LEN])hashes, n_ids,
                                        path, CHAIN_MERKLE_MAX_PATH, &n_path) != 0)
@@ -662,7 +776,7 @@ static int evidence_json(PGconn *c, const PGresult *ev, uint64_t tree_size, json
         if (rc == LA_OK)
             rc = col_leaf_json(ev, i, 2, &tx);
         if (rc == LA_OK)
-            rc = proof_json(c, leaf, tree_size, hash, &proof);
+            rc = proof_json(c, NULL, NULL, 0, leaf, tree_size, hash, &proof);
         if (rc != LA_OK) {
             json_decref(tx);
             return rc;
@@ -724,7 +838,7 @@ int core_bundle_build(PGconn *c, const char *tx_id_hex, json_t **out)
     ev = run(c, "core_ledger_key_evidence", 1, params);
     rc = ev == NULL ? LA_DB : LA_OK;
     if (rc == LA_OK)
-        rc = proof_json(c, t.leaf_index, h.tree_size, t.hash, &proof);
+        rc = proof_json(c, NULL, NULL, 0, t.leaf_index, h.tree_size, t.hash, &proof);
     if (rc == LA_OK && (evidence = json_array()) == NULL)
         rc = LA_NOMEM;
     if (rc == LA_OK)

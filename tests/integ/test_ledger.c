@@ -658,16 +658,17 @@ static const struct tamper tampers[] = {
      "WHERE leaf_index = %llu",
      5, 0, "leaf", "txs."},
     {"deleted row", "DELETE FROM txs WHERE leaf_index = %llu", 5, 0, "leaf", "no row"},
-    {"merkle node",
-     "UPDATE merkle_nodes SET hash = sha256('x'::bytea) WHERE level = 1 AND idx = %llu",
-     /* (1, 1) covers leaves 2..3 and is completed at leaf 3 */ 1, 0, "leaf:3", "merkle_nodes"},
+    {"leaf hash", "UPDATE txs SET tx_id = sha256(tx_id) WHERE leaf_index = %llu", 3, 0, "leaf",
+     "txs."},
+    /* Each row still holds a leaf and its own hash, so only the block's root shows it (the
+     * lower Merkle nodes are not stored: server/nodes.h). */
     {"swapped leaves",
      "CREATE TEMP TABLE sw AS SELECT leaf_index, tx_id, leaf FROM txs "
      "WHERE leaf_index IN (%1$llu, %2$llu);"
      "UPDATE txs SET tx_id = '\\x00'::bytea || tx_id WHERE leaf_index IN (%1$llu, %2$llu);"
      "UPDATE txs t SET tx_id = s.tx_id, leaf = s.leaf FROM sw s "
      "WHERE t.leaf_index IN (%1$llu, %2$llu) AND s.leaf_index = %1$llu + %2$llu - t.leaf_index",
-     4, 6, "leaf", "merkle_nodes"},
+     4, 6, "block", "root"},
     {"checkpoint line",
      "UPDATE blocks SET checkpoint = regexp_replace(checkpoint, E'\\ntime ([0-9])', E'\\ntime 9') "
      "WHERE height = %llu",
@@ -686,10 +687,7 @@ START_TEST(audit_catches_tampering)
     leaf = t->leaf;
     other = t->other;
     height = l.r[t->leaf].height;
-    if (strcmp(t->where, "leaf:3") == 0) {
-        height = l.r[3].height;
-        snprintf(where, sizeof(where), "block %llu, leaf 3:", height);
-    } else if (strcmp(t->where, "leaf") == 0) {
+    if (strcmp(t->where, "leaf") == 0) {
         snprintf(where, sizeof(where), "block %llu, leaf %llu:", height, leaf);
     } else {
         height = l.r[t->leaf].height;
@@ -708,6 +706,160 @@ START_TEST(audit_catches_tampering)
     ck_assert_msg(strstr(out, t->what) != NULL, "%s: report does not mention '%s': %s", t->name,
                   t->what, out);
     ledger_free(&l);
+}
+END_TEST
+
+/* A stored Merkle node (level 6 and up: 64 leaves) changed: named at the leaf that completes
+ * it. */
+START_TEST(audit_catches_stored_node)
+{
+    struct chain_note_signer admin, keys[64];
+    struct lx_server s;
+    struct ledger l;
+    json_t *batch = json_array(), *ans;
+    char out[8192], where[96], *height;
+
+    memset(&s, 0, sizeof(s));
+    lx_db_create(s.dbname, sizeof(s.dbname));
+    lx_server_start(&s, NULL);
+    populate(&s, &l);
+    lx_admin_key(&s, &admin);
+    for (int i = 0; i < 64; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "many%d", i);
+        lx_keygen(id, &keys[i]);
+        json_array_append_new(batch, org_register(&admin, id, &keys[i]));
+    }
+    ans = submit(&s, batch);
+    ck_assert_int_eq(json_array_size(ans), 64);
+    json_decref(ans);
+    json_decref(batch);
+    ck_assert_int_eq(lx_server_stop(&s), 0);
+    ck_assert_int_eq(audit(s.conninfo, out, sizeof(out)), 0);
+    height = lx_db_value(s.dbname, "SELECT height FROM txs WHERE leaf_index = 63", 0, NULL);
+    ck_assert_int_eq(lx_db_exec(s.dbname, "UPDATE merkle_nodes SET hash = sha256(hash) "
+                                          "WHERE level = 6 AND idx = 0"),
+                     0);
+    ck_assert_int_eq(audit(s.conninfo, out, sizeof(out)), 1);
+    snprintf(where, sizeof(where), "block %s, leaf 63:", height);
+    ck_assert_msg(strstr(out, where) != NULL && strstr(out, "merkle_nodes (level 6, idx 0)"),
+                  "report does not name '%s' and the node: %s", where, out);
+    free(height);
+    ledger_free(&l);
+}
+END_TEST
+
+/* ---- a log of several tiles ------------------------------------------------------------ */
+
+/* merkle_nodes stores only nodes of level 6 and up and the server keeps them in memory
+ * (server/nodes.h): every proof of a log that spans several 64-leaf tiles, in blocks that start
+ * and end inside tiles, must still verify — at the head, at every older block, across a
+ * restart that reloads the cache, and between every pair of blocks. */
+#define BIG_BATCHES 8
+static const int big_batch[BIG_BATCHES] = {1, 62, 1, 64, 70, 130, 5, 2};
+
+struct big_tx {
+    char id[CHAIN_TX_ID_HEX_LEN + 1];
+    json_t *tx;
+    uint64_t leaf;
+};
+
+static void big_check_head(struct lx_server *s, const struct big_tx *t, size_t n, size_t step)
+{
+    for (size_t i = 0; i < n; i += step) {
+        struct chain_checkpoint cp;
+        char path[128];
+        json_t *doc;
+
+        snprintf(path, sizeof(path), "/api/chain/proof/%s", t[i].id);
+        doc = get_json(s, path, 200);
+        open_checkpoint(s, json_string_value(json_object_get(doc, "checkpoint")), &cp);
+        check_proof(doc, t[i].tx, t[i].leaf, cp.size, cp.root);
+        json_decref(doc);
+    }
+}
+
+START_TEST(proofs_across_tiles)
+{
+    struct chain_note_signer admin;
+    struct lx_server s;
+    struct big_tx *t = calloc(400, sizeof(*t));
+    uint64_t sizes[BIG_BATCHES];
+    uint8_t roots[BIG_BATCHES][CHAIN_HASH_LEN];
+    size_t n = 0;
+
+    memset(&s, 0, sizeof(s));
+    lx_server_start(&s, NULL);
+    lx_admin_key(&s, &admin);
+    for (int b = 0; b < BIG_BATCHES; b++) {
+        json_t *batch = json_array(), *ans;
+        struct chain_checkpoint cp;
+
+        for (int i = 0; i < big_batch[b]; i++) {
+            struct chain_note_signer k;
+            char id[24];
+
+            snprintf(id, sizeof(id), "tile%zu", n + (size_t)i);
+            lx_keygen(id, &k);
+            json_array_append_new(batch, org_register(&admin, id, &k));
+        }
+        ans = submit(&s, batch);
+        for (size_t i = 0; i < json_array_size(ans); i++, n++) {
+            json_t *a = json_array_get(ans, i);
+
+            snprintf(t[n].id, sizeof(t[n].id), "%s",
+                     json_string_value(json_object_get(a, "tx_id")));
+            t[n].leaf = u64(a, "leaf_index");
+            t[n].tx = json_incref(json_array_get(batch, i));
+        }
+        json_decref(ans);
+        json_decref(batch);
+        latest(&s, &cp);
+        sizes[b] = cp.size;
+        memcpy(roots[b], cp.root, CHAIN_HASH_LEN);
+    }
+    ck_assert_uint_eq(n, 335);
+    big_check_head(&s, t, n, 1);
+    /* every leaf of the log proved at every older size that holds it */
+    for (int b = 0; b < BIG_BATCHES; b++) {
+        for (size_t i = 0; i < n && t[i].leaf < sizes[b]; i += 7) {
+            char path[160];
+            json_t *doc;
+
+            snprintf(path, sizeof(path), "/api/chain/proof/%s?tree_size=%llu", t[i].id,
+                     (unsigned long long)sizes[b]);
+            doc = get_json(&s, path, 200);
+            check_proof(doc, t[i].tx, t[i].leaf, sizes[b], roots[b]);
+            json_decref(doc);
+        }
+    }
+    for (int a = 0; a < BIG_BATCHES; a++) {
+        for (int b = a; b < BIG_BATCHES; b++) {
+            uint8_t path[CHAIN_MERKLE_MAX_PATH][CHAIN_HASH_LEN];
+            char q[128];
+            json_t *doc;
+
+            snprintf(q, sizeof(q), "/api/chain/consistency?from=%llu&to=%llu",
+                     (unsigned long long)sizes[a], (unsigned long long)sizes[b]);
+            doc = get_json(&s, q, 200);
+            ck_assert_msg(
+                chain_merkle_consistency_verify(sizes[a], sizes[b], roots[a], roots[b],
+                                                (const uint8_t(*)[CHAIN_HASH_LEN])path,
+                                                path_of(json_object_get(doc, "path"), path)) == 0,
+                "consistency %llu -> %llu", (unsigned long long)sizes[a],
+                (unsigned long long)sizes[b]);
+            json_decref(doc);
+        }
+    }
+    /* a restart reloads the node cache from merkle_nodes; the chain goes on from there */
+    ck_assert_int_eq(lx_server_stop(&s), 0);
+    lx_server_start(&s, NULL);
+    big_check_head(&s, t, n, 5);
+    ck_assert_int_eq(lx_server_stop(&s), 0);
+    for (size_t i = 0; i < n; i++)
+        json_decref(t[i].tx);
+    free(t);
 }
 END_TEST
 
@@ -746,6 +898,8 @@ int main(void)
 
     tcase_set_timeout(aud, 120);
     tcase_add_test(aud, audit_clean);
+    tcase_add_test(aud, audit_catches_stored_node);
+    tcase_add_test(aud, proofs_across_tiles);
     tcase_add_loop_test(aud, audit_catches_tampering, 0, sizeof(tampers) / sizeof(tampers[0]));
     tcase_add_test(aud, audit_unreachable_database);
     suite_add_tcase(s, aud);
