@@ -196,6 +196,10 @@ static unsigned check_whole(struct srv_req *r)
         return 0;
     }
     json_decref(doc);
+    if (doc == NULL && strstr(jerr.text, "depth") != NULL) /* as a single tx would say */
+        return srv_reply_error(r, (unsigned)chain_err_http_status(CHAIN_E_TOO_DEEP),
+                               chain_err_code(CHAIN_E_TOO_DEEP), chain_strerror(CHAIN_E_TOO_DEEP),
+                               NULL);
     return srv_reply_error(r, 400, "malformed_json", "request body is not valid JSON",
                            doc ? "expected an array" : jerr.text);
 }

@@ -8,6 +8,7 @@
  *   loadgen --port P --mode rate   --conns 32 --rate 10000 --seconds 20   (latency at a rate)
  *   loadgen --port P --mode proof  --conns 8  --seconds 10 --ids FILE     (GET proofs)
  *   loadgen --port P --mode get    --conns 8  --seconds 10 --path /api/health (HTTP ceiling)
+ *   loadgen --port P --mode post   --conns 8  --seconds 10 --path P --body FILE --expect STR
  *   --txs N caps how many txs are signed beforehand (signing is slow: keep it proportionate)
  *
  * Txs are self-registrations (core principal.register), each with its own key: the heaviest
@@ -15,6 +16,8 @@
  */
 #define _GNU_SOURCE
 #include "../../chain/chain.h"
+#include "../../chain/merkle.h"
+#include "../../chain/note.h"
 #include "../../chain/tx.h"
 
 #include <arpa/inet.h>
@@ -34,11 +37,11 @@
 
 struct opts {
     unsigned port, conns, batch, seconds, rate, txs;
-    const char *mode, *ids, *origin, *save_ids, *path;
+    const char *mode, *ids, *origin, *save_ids, *path, *body, *expect;
 };
 
 static struct opts o = {
-    0, 8, 1000, 10, 0, 0, "batch", NULL, "lianxin.local/dev", NULL, "/api/health"};
+    0, 8, 1000, 10, 0, 0, "batch", NULL, "lianxin.local/dev", NULL, "/api/health", NULL, NULL};
 
 static uint64_t now_us(void)
 {
@@ -321,6 +324,34 @@ static void *single_worker(void *arg)
 static char **proof_ids;
 static size_t n_proof_ids;
 
+/* Does the answer hold an inclusion proof that leads to the root of its checkpoint? (The
+ * checkpoint's signature is not checked here: every proof of a run names one of a few.) */
+static int proof_ok(const char *resp)
+{
+    json_t *doc = json_loads(resp, 0, NULL), *path = json_object_get(doc, "path");
+    const char *note = json_string_value(json_object_get(doc, "checkpoint"));
+    const char *leaf = json_string_value(json_object_get(doc, "leaf_hash"));
+    uint8_t hash[CHAIN_HASH_LEN], p[CHAIN_MERKLE_MAX_PATH][CHAIN_HASH_LEN];
+    struct chain_checkpoint cp;
+    const char *blank = note ? strstr(note, "\n\n") : NULL;
+    size_t n = json_array_size(path);
+    int ok = blank != NULL && leaf != NULL && n <= CHAIN_MERKLE_MAX_PATH &&
+             chain_checkpoint_parse(note, (size_t)(blank - note) + 1, &cp) == 0 &&
+             chain_b64_decode_exact(leaf, strlen(leaf), hash, sizeof(hash)) == 0 &&
+             (uint64_t)json_integer_value(json_object_get(doc, "tree_size")) == cp.size;
+
+    for (size_t i = 0; ok && i < n; i++) {
+        const char *h = json_string_value(json_array_get(path, i));
+
+        ok = h != NULL && chain_b64_decode_exact(h, strlen(h), p[i], CHAIN_HASH_LEN) == 0;
+    }
+    ok = ok && chain_merkle_inclusion_verify(
+                   (uint64_t)json_integer_value(json_object_get(doc, "leaf_index")), cp.size, hash,
+                   (const uint8_t(*)[CHAIN_HASH_LEN])p, n, cp.root) == 0;
+    json_decref(doc);
+    return ok;
+}
+
 static void *proof_worker(void *arg)
 {
     struct conn c = {0};
@@ -337,7 +368,7 @@ static void *proof_worker(void *arg)
 
         snprintf(path, sizeof(path), "/api/chain/proof/%s", proof_ids[rand_r(&seed) % n_proof_ids]);
         st = http(&c, "GET", path, NULL, 0, &resp);
-        if (st == 200 && strstr(resp, "\"path\"") != NULL)
+        if (st == 200 && proof_ok(resp))
             atomic_fetch_add(&ok_txs, 1);
         else
             atomic_fetch_add(&errors, 1);
@@ -369,6 +400,46 @@ static void *get_worker(void *arg)
     return NULL;
 }
 
+/* One fixed POST (--path, JSON body from the file --body) over and over; only a 200 whose
+ * answer holds --expect counts. */
+static void usage(void);
+static char *post_body;
+static size_t post_len;
+
+static void *post_worker(void *arg)
+{
+    struct conn c = {0};
+    const char *resp;
+
+    (void)arg;
+    if (conn_open(&c) != 0) {
+        atomic_fetch_add(&errors, 1);
+        return NULL;
+    }
+    while (now_us() < deadline_us) {
+        if (http(&c, "POST", o.path, post_body, post_len, &resp) == 200 &&
+            (o.expect == NULL || strstr(resp, o.expect) != NULL))
+            atomic_fetch_add(&ok_txs, 1);
+        else
+            atomic_fetch_add(&errors, 1);
+    }
+    close(c.fd);
+    free(c.buf);
+    return NULL;
+}
+
+static void load_body(void)
+{
+    FILE *f = o.body ? fopen(o.body, "rb") : NULL;
+    long n;
+
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET))
+        usage();
+    post_body = malloc((size_t)n + 1);
+    post_len = fread(post_body, 1, (size_t)n, f);
+    fclose(f);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -398,8 +469,9 @@ static void load_ids(void)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: loadgen --port P --mode batch|single|rate|proof|get [--conns N] "
-            "[--batch N] [--seconds S] [--rate R] [--ids FILE] [--save-ids FILE] [--path P]\n");
+            "usage: loadgen --port P --mode batch|single|rate|proof|get|post [--conns N] "
+            "[--batch N] [--seconds S] [--rate R] [--ids FILE] [--save-ids FILE] [--path P] "
+            "[--body FILE] [--expect STR]\n");
     exit(2);
 }
 
@@ -428,6 +500,10 @@ static void parse(int argc, char **argv)
             o.save_ids = v;
         else if (!strcmp(k, "--path"))
             o.path = v;
+        else if (!strcmp(k, "--body"))
+            o.body = v;
+        else if (!strcmp(k, "--expect"))
+            o.expect = v;
         else if (!strcmp(k, "--origin"))
             o.origin = v;
         else
@@ -450,6 +526,9 @@ int main(int argc, char **argv)
         return 1;
     if (!strcmp(o.mode, "get")) {
         worker = get_worker;
+    } else if (!strcmp(o.mode, "post")) {
+        load_body();
+        worker = post_worker;
     } else if (!strcmp(o.mode, "proof")) {
         load_ids();
         if (n_proof_ids == 0)

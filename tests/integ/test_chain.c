@@ -153,6 +153,17 @@ START_TEST(batch_shapes)
                       r.status, r.body);
         lx_resp_free(&r);
     }
+    {
+        char deep[30002];
+
+        memset(deep, '[', 15000);
+        memset(deep + 15000, ']', 15000);
+        deep[30000] = '\0';
+        post_raw(deep, &r); /* too deep for one document, as for a single tx */
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_ptr_nonnull(strstr(r.body, "too_deep"));
+        lx_resp_free(&r);
+    }
     post_raw(" [ ] ", &r);
     ck_assert_int_eq(r.status, 400);
     ck_assert_ptr_nonnull(strstr(r.body, "empty_batch"));
