@@ -106,9 +106,19 @@ static int b64_decoded_size(const char *b64, size_t b64_len, size_t *size)
 }
 
 /* libsodium does the strict part: with b64_end NULL it fails unless every char is consumed, with
- * the ORIGINAL variant it demands exact padding, and it refuses non-zero unused bits. */
+ * the ORIGINAL variant it demands exact padding, and it refuses non-zero unused bits. But
+ * libsodium 1.0.18 decodes every byte >= 0x80 as '/' (found by tests/fuzz): a value would then
+ * have many texts, e.g. a tx "sig" with "//" rewritten as "é" still verifies under another tx id.
+ * So bytes outside the alphabet are refused here first. */
 static int b64_decode_raw(const char *b64, size_t b64_len, uint8_t *out, size_t cap, size_t *n)
 {
+    for (size_t i = 0; i < b64_len; i++) {
+        unsigned char c = (unsigned char)b64[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/' || c == '='))
+            return CHAIN_E_BAD_BASE64;
+    }
     if (sodium_base642bin(out, cap, b64, b64_len, NULL, n, NULL, sodium_base64_VARIANT_ORIGINAL) !=
         0)
         return CHAIN_E_BAD_BASE64;

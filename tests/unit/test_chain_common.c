@@ -149,6 +149,25 @@ START_TEST(b64_strict)
 }
 END_TEST
 
+/* libsodium 1.0.18 reads any byte >= 0x80 as '/' (found by tests/fuzz/fuzz_note): "AA//" and
+ * "AA\xc3\xa9" would decode alike, so a tx's "sig" could be rewritten without breaking it. */
+START_TEST(b64_refuses_high_bytes)
+{
+    uint8_t bin[16];
+    size_t n;
+    char text[5] = "AAA/";
+
+    ck_assert_int_eq(chain_b64_decode("AA//", 4, bin, sizeof bin, &n), 0);
+    ck_assert_int_eq(chain_b64_decode("AA\xc3\xa9", 4, bin, sizeof bin, &n), CHAIN_E_BAD_BASE64);
+    ck_assert_int_eq(chain_b64_decode_exact("AA\xc3\xa9", 4, bin, 3), CHAIN_E_BAD_BASE64);
+    for (int c = 0x80; c <= 0xff; c++) {
+        text[3] = (char)c;
+        ck_assert_msg(chain_b64_decode(text, 4, bin, sizeof bin, &n) == CHAIN_E_BAD_BASE64,
+                      "accepted byte 0x%02x", c);
+    }
+}
+END_TEST
+
 START_TEST(b64_random_round_trip)
 {
     uint8_t in[100], out[100];
@@ -191,6 +210,7 @@ static Suite *common_suite(void)
     tcase_add_test(tc, error_table_complete);
     tcase_add_test(tc, b64_rfc4648_vectors);
     tcase_add_test(tc, b64_strict);
+    tcase_add_test(tc, b64_refuses_high_bytes);
     tcase_add_test(tc, b64_random_round_trip);
     tcase_add_test(tc, hex);
     suite_add_tcase(s, tc);
