@@ -36,8 +36,9 @@ struct lx_nodecache;
      "SELECT n.hash FROM unnest($1::smallint[], $2::bigint[]) WITH ORDINALITY" \
      " AS w(level, idx, ord) JOIN merkle_nodes n USING (level, idx) ORDER BY w.ord"}, \
     {"lx_nodes_leaves", \
-     "SELECT t.leaf_index, t.tx_id FROM unnest($1::bigint[]) AS w(tile)" \
-     " JOIN txs t ON t.leaf_index >= w.tile * 64 AND t.leaf_index < w.tile * 64 + 64"}
+     "SELECT t.leaf_index, t.tx_id FROM unnest($1::bigint[]) AS w(tile) CROSS JOIN LATERAL" \
+     " (SELECT leaf_index, tx_id FROM txs WHERE leaf_index >= w.tile * 64" \
+     "  AND leaf_index < w.tile * 64 + 64 ORDER BY leaf_index LIMIT 64) t"}
 /* clang-format on */
 
 /* Leaf hashes already read: leaves [first, first + n). */

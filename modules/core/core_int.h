@@ -37,11 +37,14 @@ unsigned core_get_bundle(struct srv_req *r);
     {"core_ledger_tx", \
      "SELECT leaf_index, height, leaf FROM txs WHERE tx_id = decode($1, 'hex')"}, \
     LX_NODES_STMTS, \
+    /* ORDER BY … LIMIT 64 (callers drop leaves of the next tile) keeps the planner on an \
+     * index-only scan of the primary key whatever it guesses about the range */ \
     {"core_proof_leaves", \
-     "SELECT t.leaf_index, t.tx_id FROM txs x JOIN txs t" \
-     " ON t.leaf_index >= x.leaf_index / 64 * 64 AND t.leaf_index < x.leaf_index / 64 * 64 + 64" \
-     " WHERE x.tx_id = decode($1, 'hex')" \
-     " UNION ALL SELECT leaf_index, tx_id FROM txs WHERE leaf_index >= $2 AND leaf_index < $3"}, \
+     "SELECT t.leaf_index, t.tx_id FROM txs x CROSS JOIN LATERAL" \
+     " (SELECT leaf_index, tx_id FROM txs WHERE leaf_index >= x.leaf_index / 64 * 64" \
+     "  ORDER BY leaf_index LIMIT 64) t WHERE x.tx_id = decode($1, 'hex')" \
+     " UNION ALL (SELECT leaf_index, tx_id FROM txs WHERE leaf_index >= $2 AND leaf_index < $3" \
+     "  ORDER BY leaf_index LIMIT 64)"}, \
     {"core_ledger_block_at_size", \
      "SELECT b.height, b.tree_size, b.checkpoint FROM txs t" \
      " JOIN blocks b ON b.height = t.height WHERE t.leaf_index = $1"}, \
