@@ -13,6 +13,8 @@
 #include "server.h"
 
 #include "../chain/chain.h"
+#include "../chain/tx.h"
+#include "../modules/module.h"
 
 #include <inttypes.h>
 #include <microhttpd.h>
@@ -369,15 +371,27 @@ static unsigned freeze_common(struct srv_req *r, const char *type)
     const char *target = json_string_value(json_object_get(r->json, "target"));
     const char *reason = json_string_value(json_object_get(r->json, "reason"));
     char org[72];
-    json_t *env;
+    json_t *env, *body;
+    struct chain_tx probe = {0};
+    struct lx_reject why = {0};
 
     if (!json_is_object(r->json) || target == NULL || reason == NULL ||
         json_object_size(r->json) != 2)
         return srv_reply_error(r, 400, "bad_parameter",
                                "send {\"target\":\"org:<id>|tx:<hex>\",\"reason\":\"…\"}", NULL);
-    /* The ledger's rules check the target and the reason: one place for them. */
-    env = overseer_sign(r, type, json_pack("{s:s, s:s}", "target", target, "reason", reason), org,
-                        sizeof(org));
+    /* The ledger's rules check the target and the reason: one place for them. Their stateless
+     * part runs here too, before a key is unsealed, so that a reason of a megabyte gets its
+     * 422 instead of a 413 for the tx it would make. */
+    body = json_pack("{s:s, s:s}", "target", target, "reason", reason);
+    if (body == NULL)
+        return srv_reply_error(r, 503, "busy", "out of memory", NULL);
+    probe.type = type;
+    probe.body = body;
+    if (lx_module_find("core")->check(&probe, &why) != 0) {
+        json_decref(body);
+        return srv_reply_error(r, why.status, why.code, why.message, NULL);
+    }
+    env = overseer_sign(r, type, body, org, sizeof(org));
     if (env == NULL)
         return r->status;
     return srv_ledger_submit_reply(

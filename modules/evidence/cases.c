@@ -181,13 +181,28 @@ static json_t *case_json(PGresult *res, int i, int base)
                      (json_int_t)strtoll(PQgetvalue(res, i, base + 7), NULL, 10));
 }
 
-static void list_limits(struct srv_req *r, char *before, char *limit)
+int ev_digits_ok(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    return n >= 1 && n <= 18 && s[n] == '\0';
+}
+
+unsigned ev_list_limits(struct srv_req *r, char before[24], char limit[24])
 {
     const char *b = srv_req_query(r, "before"), *l = srv_req_query(r, "limit");
-    long long lb = b ? atoll(b) : 0, ll = l ? atoll(l) : 50;
+    long long lb = 0, ll = 50;
 
+    if ((b != NULL && !ev_digits_ok(b)) || (l != NULL && (!ev_digits_ok(l) || atoll(l) < 1)))
+        return srv_reply_error(r, 400, "bad_parameter",
+                               "limit is a positive number and before a cursor", NULL);
+    if (b != NULL)
+        lb = atoll(b);
+    if (l != NULL)
+        ll = atoll(l);
     snprintf(before, 24, "%lld", lb > 0 ? lb : (long long)INT64_MAX);
-    snprintf(limit, 24, "%lld", ll < 1 ? 1 : ll > 200 ? 200 : ll);
+    snprintf(limit, 24, "%lld", ll > 200 ? 200 : ll);
+    return 0;
 }
 
 /* GET /api/evidence/cases?q=&court=&limit=&before= */
@@ -197,15 +212,17 @@ unsigned ev_case_list(struct srv_req *r)
     const char *q = srv_req_query(r, "q"), *court = srv_req_query(r, "court");
     const char *p[6] = {overseer(r) ? "all" : "mine", uid,  before, q ? q : "",
                         court ? court : "",           limit};
-    PGconn *c = acquire(r);
+    PGconn *c;
     PGresult *res;
     json_t *list;
+    unsigned status;
     int n;
 
-    if (c == NULL)
+    if ((status = ev_list_limits(r, before, limit)) != 0)
+        return status;
+    if ((c = acquire(r)) == NULL)
         return ev_db_down(r);
     snprintf(uid, sizeof(uid), "%" PRId64, r->who.user_id);
-    list_limits(r, before, limit);
     res = PQexecPrepared(c, "ev_case_list", 6, p, NULL, NULL, 0);
     db_release(r->srv->pool, c);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -73,8 +73,11 @@ static const struct db_stmt stmts[] = {
     /* cases and access */
     {"ev_court", "SELECT name FROM principals WHERE id = $1 AND kind = 'org' AND type = 'court'"},
     {"ev_case_add",
+     /* NOT EXISTS first: ON CONFLICT alone would draw seq's next value for a refused
+      * duplicate; ON CONFLICT stays for the race between two clerks */
      "INSERT INTO evidence_cases (id, court, number, title, parties, created_by, created_ms) "
-     "VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6, $7) ON CONFLICT (court, number) DO NOTHING"},
+     "SELECT $1::uuid, $2, $3, $4, $5::jsonb, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM "
+     "evidence_cases WHERE court = $2 AND number = $3) ON CONFLICT (court, number) DO NOTHING"},
     {"ev_case_court", "SELECT court FROM evidence_cases WHERE id = $1::uuid"},
     {"ev_grant_of",
      "SELECT org FROM evidence_grants WHERE case_id = $1::uuid AND user_id = $2::bigint"},

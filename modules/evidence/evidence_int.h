@@ -39,6 +39,15 @@ int ev_hex64(const char *s);
 /* 1..max bytes without control characters (0 allowed when empty_ok). */
 int ev_text_ok(const char *s, size_t max, int empty_ok);
 
+/* Is s a decimal number of 1 to 18 digits, which fits a bigint? */
+int ev_digits_ok(const char *s);
+
+/* The paging parameters of the list routes, as decimal text (24 bytes each) for their
+ * statements: ?before= (a seq; absent or 0: no bound) and ?limit= (default 50, cut to 200).
+ * Returns 0, or the status of the 400 it answered: a malformed number must not quietly become
+ * the default. */
+unsigned ev_list_limits(struct srv_req *r, char before[24], char limit[24]);
+
 /* The certificate number of an item tx, known before it is committed and checkable offline:
  * "LXE-" and the first 16 hex digits of the tx id, upper case, in groups of four. */
 void ev_cert_number(const char *tx_hex, char out[40]);
@@ -65,6 +74,11 @@ int ev_case_access(struct srv_req *r, PGconn *c, const char *case_id, enum ev_ac
 unsigned ev_db_down(struct srv_req *r);
 
 /* ---- items (items.c) ------------------------------------------------------------------------ */
+
+/* The stateless checks of a POST /api/evidence/items body b (a JSON value of any type), apart from
+ * the handler so that tests/fuzz can drive them: NULL when b is acceptable, else the offending
+ * member's name with the client's sentence in msg[0..120). Borrows b. */
+const char *ev_item_body_check(const json_t *b, char msg[120]);
 
 /* Loads item :id of r and checks r may see it (at least need). Returns 0 with *res (PQclear it;
  * columns as the statement ev_item_get: 0 id, 7 size, 8 mime, 14 sha256, …) and org (the org

@@ -45,18 +45,47 @@ static int item_load(PGconn *c, const char *id, PGresult **res)
 }
 
 /* Refuses a body member that is not a string of 0..max bytes (absent is fine). */
-static int field_bad(struct srv_req *r, const char *k, size_t max, unsigned *status)
+static int field_bad(const json_t *b, const char *k, size_t max, char msg[120])
 {
-    const json_t *v = json_object_get(r->json, k);
+    const json_t *v = json_object_get(b, k);
 
     if (v != NULL && !ev_text_ok(json_string_value(v), max, 1)) {
-        char msg[120];
-
-        snprintf(msg, sizeof(msg), "%s must be text of at most %zu bytes", k, max);
-        *status = srv_reply_error(r, 422, "invalid_body", msg, k);
+        snprintf(msg, 120, "%s must be text of at most %zu bytes", k, max);
         return 1;
     }
     return 0;
+}
+
+static const char *refuse(char msg[120], const char *field, const char *why)
+{
+    snprintf(msg, 120, "%s", why);
+    return field;
+}
+
+const char *ev_item_body_check(const json_t *b, char msg[120])
+{
+    static const char *const texts[] = {"original_name", "mime", "capture_method", "description"};
+    const json_t *size = json_object_get(b, "size"), *cap = json_object_get(b, "captured_ms");
+
+    if (!ev_uuid_valid(jstr(b, "case")))
+        return refuse(msg, "case", "name the case by its id");
+    if (!ev_hex64(jstr(b, "sha256")))
+        return refuse(msg, "sha256", "sha256 must be the file's SHA-256 in lowercase hex");
+    if (!ev_text_ok(jstr(b, "title"), EV_MAX_SHORT, 0))
+        return refuse(msg, "title", "give the item a title");
+    if (!ev_kind_valid(jstr(b, "kind")))
+        return refuse(msg, "kind",
+                      "kind must be document, image, audio, video, web_capture, chat_log, email, "
+                      "device_log or other");
+    if (!json_is_integer(size) || json_integer_value(size) < 0 ||
+        json_integer_value(size) > EV_MAX_SIZE)
+        return refuse(msg, "size", "size is the file's length in bytes");
+    if (cap != NULL && (!json_is_integer(cap) || json_integer_value(cap) < 0))
+        return refuse(msg, "captured_ms", "captured_ms is a Unix time in ms");
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        if (field_bad(b, texts[i], i == 3 ? EV_MAX_TEXT : EV_MAX_SHORT, msg))
+            return texts[i];
+    return NULL;
 }
 
 /* POST /api/evidence/items {"case","sha256","title","kind","size", "original_name"?, "mime"?,
@@ -68,7 +97,8 @@ unsigned ev_item_create(struct srv_req *r)
     const char *case_id = jstr(b, "case"), *sha = jstr(b, "sha256"), *kind = jstr(b, "kind");
     const json_t *size = json_object_get(b, "size"), *cap = json_object_get(b, "captured_ms");
     char id[EV_ID_LEN + 1], urn[48], org[72], err[160], size_s[24], cap_s[24], ms[24];
-    char number[40], url[128];
+    char number[40], url[128], msg[120];
+    const char *bad;
     enum ev_access level;
     PGconn *c = NULL;
     PGresult *res = NULL;
@@ -77,30 +107,8 @@ unsigned ev_item_create(struct srv_req *r)
     unsigned status;
     int found;
 
-    if (!ev_uuid_valid(case_id))
-        return srv_reply_error(r, 422, "invalid_body", "name the case by its id", "case");
-    if (!ev_hex64(sha))
-        return srv_reply_error(r, 422, "invalid_body",
-                               "sha256 must be the file's SHA-256 in lowercase hex", "sha256");
-    if (!ev_text_ok(jstr(b, "title"), EV_MAX_SHORT, 0))
-        return srv_reply_error(r, 422, "invalid_body", "give the item a title", "title");
-    if (!ev_kind_valid(kind))
-        return srv_reply_error(r, 422, "invalid_body",
-                               "kind must be document, image, audio, video, web_capture, "
-                               "chat_log, email, device_log or other",
-                               "kind");
-    if (!json_is_integer(size) || json_integer_value(size) < 0 ||
-        json_integer_value(size) > EV_MAX_SIZE)
-        return srv_reply_error(r, 422, "invalid_body", "size is the file's length in bytes",
-                               "size");
-    if (cap != NULL && (!json_is_integer(cap) || json_integer_value(cap) < 0))
-        return srv_reply_error(r, 422, "invalid_body", "captured_ms is a Unix time in ms",
-                               "captured_ms");
-    if (field_bad(r, "original_name", EV_MAX_SHORT, &status) ||
-        field_bad(r, "mime", EV_MAX_SHORT, &status) ||
-        field_bad(r, "capture_method", EV_MAX_SHORT, &status) ||
-        field_bad(r, "description", EV_MAX_TEXT, &status))
-        return status;
+    if ((bad = ev_item_body_check(b, msg)) != NULL)
+        return srv_reply_error(r, 422, "invalid_body", msg, bad);
     if ((c = db_acquire(r->srv->pool, 2000, NULL)) == NULL)
         return ev_db_down(r);
     found = ev_case_access(r, c, case_id, &level, org, NULL);
@@ -363,8 +371,7 @@ unsigned ev_item_list(struct srv_req *r)
     char uid[24], before[24], limit[24];
     const char *cs = srv_req_query(r, "case"), *kind = srv_req_query(r, "kind");
     const char *from = srv_req_query(r, "from"), *to = srv_req_query(r, "to");
-    const char *q = srv_req_query(r, "q"), *b = srv_req_query(r, "before");
-    const char *l = srv_req_query(r, "limit");
+    const char *q = srv_req_query(r, "q");
     int all = strcmp(r->who.node_role, "admin") == 0 || strcmp(r->who.node_role, "regulator") == 0;
     const char *p[9] = {
         all ? "all" : "mine", uid,          before,     cs ? cs : "", kind ? kind : "",
@@ -372,14 +379,14 @@ unsigned ev_item_list(struct srv_req *r)
     PGconn *c;
     PGresult *res;
     json_t *list;
-    long long lb = b ? atoll(b) : 0, ll = l ? atoll(l) : 50;
+    unsigned status;
 
-    if ((from && *from && strspn(from, "0123456789") != strlen(from)) ||
-        (to && *to && strspn(to, "0123456789") != strlen(to)))
+    /* at most 18 digits: a longer number would fail the statement's bigint cast (a 503) */
+    if ((from && *from && !ev_digits_ok(from)) || (to && *to && !ev_digits_ok(to)))
         return srv_reply_error(r, 400, "bad_parameter", "from and to are Unix times in ms", "from");
+    if ((status = ev_list_limits(r, before, limit)) != 0)
+        return status;
     snprintf(uid, sizeof(uid), "%" PRId64, r->who.user_id);
-    snprintf(before, sizeof(before), "%lld", lb > 0 ? lb : (long long)INT64_MAX);
-    snprintf(limit, sizeof(limit), "%lld", ll < 1 ? 1 : ll > 200 ? 200 : ll);
     if ((c = db_acquire(r->srv->pool, 2000, NULL)) == NULL)
         return ev_db_down(r);
     res = PQexecPrepared(c, "ev_item_list", 9, p, NULL, NULL, 0);

@@ -198,7 +198,7 @@ unsigned ev_anchor(struct srv_req *r)
         return srv_reply_error(r, 422, "invalid_body", "anchors is a list of {sha256, label}",
                                "anchors");
     if (n > EV_MAX_ANCHORS)
-        return srv_reply_error(r, 413, "too_many", "at most 10,000 anchors in one request",
+        return srv_reply_error(r, 413, "batch_too_large", "at most 10,000 anchors in one request",
                                "anchors");
     if ((a = calloc(1, sizeof(*a))) == NULL)
         return srv_reply_error(r, 503, "busy", "out of memory", NULL);
