@@ -26,10 +26,21 @@
  * ledger naming a row that exists with the hash it states; a problem there is reported as
  * "audit: INCONSISTENT: audit_log row N: <what differs>".
  *
+ * Then the ledger-derived tables (principals, keys, freezes, audit_anchors, edu_anchors,
+ * evidence_ledger_items, evidence_events, evidence_anchors): the whole ledger is replayed
+ * through each module's check, lx_authorise and apply into temporary twins of those tables
+ * (made before the read-only transaction; the modules' statements are prepared on c so that they
+ * resolve to the twins), and every stored row must equal a replayed one and the other way round;
+ * a difference is reported as "audit: INCONSISTENT: <table> <key column> <key>: <what differs>"
+ * (e.g. "keys pubkey <hex>: revoked_leaf is NULL, replaying the ledger gives 19"), a tx the rules
+ * refuse on replay at its block and leaf. Where temporary tables cannot be made (a hot standby)
+ * this step is skipped with a line saying so.
+ *
  * Writes progress lines and, at the end, either "audit: clean (N blocks, M txs)" or one line
  * "audit: INCONSISTENT at block H, leaf I: <table and what differs>" to out. Returns 0 when clean,
  * 1 when an inconsistency was found (the first one is reported), -1 when the database failed
- * (the reason is written to out). Borrows c (left outside any transaction) and out. */
+ * (the reason is written to out). Borrows c and out; c is left outside any transaction, without
+ * temporary tables or prepared statements (DEALLOCATE ALL). */
 int srv_audit(PGconn *c, FILE *out) __attribute__((warn_unused_result));
 
 #endif

@@ -18,6 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* For scripts/secrets-check (the end of this file). */
+static void record_answer(const char *method, const char *path, const char *body, size_t len,
+                          const struct lx_resp *r);
+static void record_data_keys(const struct lx_server *s);
+static void record_custody(const struct lx_server *s);
+
 const char *lx_env(const char *name)
 {
     const char *v = getenv(name);
@@ -169,6 +175,7 @@ void lx_server_start(struct lx_server *s, const char *const *extra)
             s->port = (unsigned)atoi(text);
             free(text);
             snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%u", s->port);
+            record_data_keys(s);
             return;
         }
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
@@ -189,6 +196,7 @@ int lx_server_stop(struct lx_server *s)
 
     if (s->pid <= 0)
         return -1;
+    record_custody(s);
     kill(s->pid, SIGTERM);
     while (lx_now_ms() < until) {
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
@@ -283,6 +291,7 @@ void lx_http(struct lx_server *s, const char *method, const char *path, const ch
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    record_answer(method, path, body, len, out);
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
 }
@@ -408,6 +417,7 @@ void lx_user_add(const char *dbname, const char *username, const char *password,
     char hash[crypto_pwhash_STRBYTES];
     const char *params[3] = {username, hash, node_role};
 
+    lx_secret("password", username, password);
     ck_assert_int_eq(crypto_pwhash_str(hash, password, strlen(password),
                                        crypto_pwhash_OPSLIMIT_INTERACTIVE,
                                        crypto_pwhash_MEMLIMIT_INTERACTIVE),
@@ -522,6 +532,8 @@ void lx_session_insert(const char *dbname, const char *username, struct lx_cred 
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2base64(out->csrf, sizeof(out->csrf), raw, sizeof(raw),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    lx_secret("session-cookie", username, out->cookie);
+    lx_secret("csrf", username, out->csrf);
     crypto_hash_sha256(hash, (const unsigned char *)out->cookie, strlen(out->cookie));
     sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
     id = lx_db_value(dbname,
@@ -622,4 +634,188 @@ const char *lx_str(const json_t *o, const char *key)
 
     ck_assert_msg(v != NULL, "no string %s", key);
     return v;
+}
+
+/* ---- secrets, for scripts/secrets-check --------------------------------------------------- */
+
+/* Every secret a test makes or is handed goes to $LIANXIN_TEST_TMP/secrets.list ("label<TAB>
+ * value", binary values as "hex:<hex>"), and every HTTP answer (headers and body) to
+ * answers.log; after all suites scripts/secrets-check searches the database dump, the logs and
+ * the answers for them. An answer that hands a secret out (a login's cookie, a new token) says
+ * so in its entry's first line, and is excused for exactly that secret. */
+
+#define ANSWER_BODY_MAX (1u << 20) /* bytes of a body kept (downloads of large files) */
+
+static void secrets_append(const char *file, const char *text, size_t len)
+{
+    const char *dir = getenv("LIANXIN_TEST_TMP");
+    char path[512];
+    FILE *f;
+
+    if (dir == NULL || *dir == '\0')
+        return;
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if ((f = fopen(path, "a")) == NULL)
+        return;
+    fwrite(text, 1, len, f);
+    fclose(f);
+}
+
+/* Records value under a label made of kind, context and a counter; returns the label in out
+ * (cap >= 160). Values shorter than 8 bytes are too common to search for and are skipped
+ * (out gets ""). */
+static void secret_record(const char *kind, const char *context, const char *value, char *out,
+                          size_t cap)
+{
+    static unsigned counter;
+    char line[1024];
+    int n;
+
+    out[0] = '\0';
+    if (value == NULL || strlen(value) < 8 || strchr(value, '\n') != NULL)
+        return;
+    snprintf(out, cap, "%s(%.60s)#%d.%u", kind, context, (int)getpid(), counter++);
+    for (char *p = out; *p; p++)
+        if (*p == ' ' || *p == ',' || *p == '\t')
+            *p = '_';
+    n = snprintf(line, sizeof(line), "%s\t%s\n", out, value);
+    if (n > 0 && (size_t)n < sizeof(line))
+        secrets_append("secrets.list", line, (size_t)n);
+}
+
+void lx_secret(const char *kind, const char *context, const char *value)
+{
+    char label[160];
+
+    secret_record(kind, context, value, label, sizeof(label));
+}
+
+void lx_secret_bin(const char *kind, const char *context, const uint8_t *bin, size_t n)
+{
+    char hex[2 * 64 + 5];
+
+    if (n > 64)
+        return;
+    memcpy(hex, "hex:", 4);
+    sodium_bin2hex(hex + 4, sizeof(hex) - 4, bin, n);
+    lx_secret(kind, context, hex);
+}
+
+/* Adds label to the comma-separated list handout (cap bytes). */
+static void handout_add(char *handout, size_t cap, const char *label)
+{
+    size_t have = strlen(handout);
+
+    if (label[0] != '\0')
+        snprintf(handout + have, cap - have, "%s%s", have ? "," : "", label);
+}
+
+/* One answer into answers.log; the secrets its request carried and it handed out into
+ * secrets.list. */
+static void record_answer(const char *method, const char *path, const char *body, size_t len,
+                          const struct lx_resp *r)
+{
+    static const char *const sent[] = {"password", "old", "new", NULL};
+    static const char *const handed[] = {"csrf", "token", "temporary_password", NULL};
+    char handout[2048] = "", label[160], cookie[256], head[2300];
+    json_t *doc;
+    int n;
+
+    /* a password the server accepted (a hostile test's junk in a refused request is none) */
+    if (r->status >= 200 && r->status < 300 && body != NULL && len > 0 && len < ANSWER_BODY_MAX &&
+        body[0] == '{' && (doc = json_loadb(body, len, 0, NULL)) != NULL) {
+        for (const char *const *k = sent; *k; k++)
+            lx_secret("password", path, json_string_value(json_object_get(doc, *k)));
+        json_decref(doc);
+    }
+    if (lx_set_cookie(r, "lx_session", cookie, sizeof(cookie)) != NULL) {
+        secret_record("session-cookie", path, cookie, label, sizeof(label));
+        handout_add(handout, sizeof(handout), label);
+    }
+    if (r->body != NULL && r->len < ANSWER_BODY_MAX && r->body[0] == '{' &&
+        (doc = json_loadb(r->body, r->len, 0, NULL)) != NULL) {
+        for (const char *const *k = handed; *k; k++) {
+            secret_record(*k, path, json_string_value(json_object_get(doc, *k)), label,
+                          sizeof(label));
+            handout_add(handout, sizeof(handout), label);
+        }
+        json_decref(doc);
+    }
+    n = snprintf(head, sizeof(head), "\n@@lxanswer@@ %s %.200s %ld handout=%s\n", method, path,
+                 r->status, handout);
+    if (n > 0 && (size_t)n < sizeof(head))
+        secrets_append("answers.log", head, (size_t)n);
+    secrets_append("answers.log", r->headers, strlen(r->headers));
+    if (r->body != NULL)
+        secrets_append("answers.log", r->body, r->len < ANSWER_BODY_MAX ? r->len : ANSWER_BODY_MAX);
+}
+
+/* The private keys lianxind keeps in its data folder: each file whole, and the key bytes. */
+static void record_data_keys(const struct lx_server *s)
+{
+    static const char *const files[] = {"node.key", "admin.key", "master.key"};
+    uint8_t bin[64];
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[512], *text, *b64;
+        size_t n = 0;
+
+        snprintf(path, sizeof(path), "%s/data/%s", s->dir, files[i]);
+        if ((text = lx_read_file(path)) == NULL)
+            continue;
+        text[strcspn(text, "\n")] = '\0';
+        lx_secret("key-file", files[i], text);
+        b64 = strrchr(text, '+') ? strrchr(text, '+') + 1 : text; /* PRIVATE+KEY+name+hash+b64 */
+        if (sodium_base642bin(bin, sizeof(bin), b64, strlen(b64), NULL, &n, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) == 0 &&
+            n >= 32)
+            lx_secret_bin("key-bytes", files[i], bin + (n - 32), 32); /* the seed */
+        sodium_memzero(text, strlen(text));
+        free(text);
+    }
+    sodium_memzero(bin, sizeof(bin));
+}
+
+/* The custodial keys of s's database, unsealed with its master key (when both are reachable). */
+static void record_custody(const struct lx_server *s)
+{
+    char path[512], ci[512], *text;
+    uint8_t key[32], sealed[256], seed[32], pk[32], sk[64];
+    size_t n = 0;
+    PGconn *c;
+    PGresult *r;
+
+    snprintf(path, sizeof(path), "%s/data/master.key", s->dir);
+    if ((text = lx_read_file(path)) == NULL)
+        return;
+    if (sodium_base642bin(key, sizeof(key), text, strlen(text), "\n", &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        n != 32) {
+        free(text);
+        return;
+    }
+    free(text);
+    snprintf(ci, sizeof(ci), "host=%s dbname=%s user=lianxin connect_timeout=2",
+             getenv("LIANXIN_TEST_PGHOST") ? getenv("LIANXIN_TEST_PGHOST") : "", s->dbname);
+    c = PQconnectdb(ci);
+    r = PQstatus(c) == CONNECTION_OK
+            ? PQexec(c, "SELECT encode(sealed, 'hex'), principal FROM custody_keys")
+            : NULL;
+    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+        const char *hex = PQgetvalue(r, i, 0);
+
+        if (sodium_hex2bin(sealed, sizeof(sealed), hex, strlen(hex), NULL, &n, NULL) != 0 ||
+            n != crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 32 ||
+            crypto_secretbox_open_easy(seed, sealed + crypto_secretbox_NONCEBYTES,
+                                       n - crypto_secretbox_NONCEBYTES, sealed, key) != 0)
+            continue;
+        crypto_sign_seed_keypair(pk, sk, seed);
+        lx_secret_bin("custodial-seed", PQgetvalue(r, i, 1), seed, 32);
+        lx_secret_bin("custodial-sk", PQgetvalue(r, i, 1), sk, 64);
+    }
+    PQclear(r);
+    PQfinish(c);
+    sodium_memzero(key, sizeof(key));
+    sodium_memzero(seed, sizeof(seed));
+    sodium_memzero(sk, sizeof(sk));
 }

@@ -150,6 +150,15 @@ json_t *lx_expect(struct lx_server *s, const struct lx_cred *who, const char *me
 void lx_expect_error(struct lx_server *s, const struct lx_cred *who, const char *method,
                      const char *path, json_t *body, long want, const char *code);
 
+/* Records a secret a test made or was handed (kind and context make its label; values under 8
+ * bytes are skipped) for scripts/secrets-check, which fails when one shows up in the database
+ * dump, a log or an HTTP answer after all suites ran. The harness records on its own what
+ * passes through it: passwords sent, session cookies, CSRF tokens, API and share tokens and
+ * temporary passwords handed out, lianxind's key files and custodial keys. lx_secret_bin takes
+ * raw bytes (up to 64). */
+void lx_secret(const char *kind, const char *context, const char *value);
+void lx_secret_bin(const char *kind, const char *context, const uint8_t *bin, size_t n);
+
 /* The error code of an answer, or "(no error code)". */
 const char *lx_err_code(const json_t *doc);
 
