@@ -39,7 +39,8 @@ ALL_LIBS := -Wl,--start-group $(LIBMODULES) $(LIBSERVER) $(LIBCHAIN) -Wl,--end-g
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 INTEG_BINS := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC))
 
-.PHONY: all tests run test e2e bench clean format format-check asan bootstrap bootstrap-test
+.PHONY: all tests run test e2e bench clean format format-check asan bootstrap bootstrap-test \
+        fuzz stress bootstrap-stress
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -161,6 +162,19 @@ test: bootstrap-test
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory format-check
 	@scripts/test
+
+# libFuzzer targets (tests/fuzz), 30 s each; `make stress` runs them 10 minutes each.
+fuzz: bootstrap-test
+	@scripts/fuzz 30
+
+# The long forms (docs/RELIABILITY.md): 200 SIGKILL cycles of lianxind, every fuzz target for
+# 10 minutes, the unit tests under valgrind. Hours, not minutes; ends "stress: N passed, M failed".
+stress: bootstrap-stress
+	@$(MAKE) --no-print-directory all tests
+	@scripts/stress
+
+bootstrap-stress:
+	@scripts/bootstrap --stress
 
 # Only the browser tests (tests/e2e), on their own throwaway cluster.
 e2e: bootstrap-test

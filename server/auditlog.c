@@ -6,11 +6,14 @@
  * after a failed batch it reloads them from the table, which also settles whether a COMMIT
  * whose answer was lost went through.
  *
- * Back-pressure instead of loss: a full ring makes the completing request wait for room (in
- * practice milliseconds; while the database is down, until it is back, with a warning every
- * few seconds). The server then slows down to the speed of its audit log rather than serve
- * writes it cannot account for. The one place rows can be lost is a shutdown while the
- * database stays unreachable for STOP_GIVE_UP_MS: stderr then says how many.
+ * Back-pressure instead of loss: a state-changing request takes its place in the ring when it
+ * arrives (srv_auditlog_admit), and is answered 503 before it does anything when there is
+ * none, so the server never serves a write it cannot account for, and no HTTP thread waits for
+ * the database (a full ring while the database is down would otherwise stall every request,
+ * reads too). Only an audited read (a download) waits for room at its end. While the database
+ * fails the writer retries at least every RETRY_MAX_MS, so writes work again soon after it is
+ * back. The one place rows can be lost is a shutdown while the database stays unreachable for
+ * STOP_GIVE_UP_MS: stderr then says how many.
  *
  * The state is one static object because there is one writer per process (like the signal
  * handling in main.c); struct srv does not need to know about it.
@@ -19,6 +22,7 @@
 #include "auditlog.h"
 #include "auth.h"
 #include "custody.h"
+#include "db.h"
 #include "http.h"
 #include "seq.h"
 #include "server.h"
@@ -39,7 +43,7 @@
 #define QUEUE_CAP       4096  /* rows waiting for the writer */
 #define BATCH           256   /* rows per database transaction */
 #define WAIT_WARN_S     5     /* a request waiting for room says so this often */
-#define RETRY_MAX_MS    5000  /* longest pause between attempts while the database fails */
+#define RETRY_MAX_MS    1000  /* longest pause between attempts while the database fails */
 #define STOP_GIVE_UP_MS 10000 /* at shutdown, stop trying after this long */
 #define IDLE_WAKE_MS    1000  /* the writer looks at the anchor clock at least this often */
 
@@ -51,6 +55,8 @@ struct auditlog {
     pthread_cond_t room;                  /* rows left the queue */
     struct srv_auditlog_row q[QUEUE_CAP]; /* the ring */
     size_t head, n;                       /* first queued row, rows queued */
+    size_t held;                          /* places held by admitted requests; n + held <= CAP */
+    int refusing;                         /* the last admission found no place (for the log) */
     enum state state;                     /* lifecycle */
     struct srv *srv;                      /* borrowed, for the database and the ledger */
     pthread_t thread;                     /* the writer */
@@ -288,6 +294,62 @@ static int insert_row(PGconn *c, const struct srv_auditlog_row *row, int prepare
     return ok ? 0 : -1;
 }
 
+/* Appends s to the COPY text at *w, backslashes doubled (clean_text and clean_target leave no
+ * control character, so nothing else needs escaping), then sep. */
+static void copy_text(char **w, const char *s, char sep)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            *(*w)++ = '\\';
+        *(*w)++ = *s;
+    }
+    *(*w)++ = sep;
+}
+
+/* A bytea in COPY text: \\x and the hex. */
+static void copy_hash(char **w, const uint8_t h[32], char sep)
+{
+    memcpy(*w, "\\\\x", 3);
+    chain_hex_encode(h, 32, *w + 3);
+    *w += 3 + 64;
+    *(*w)++ = sep;
+}
+
+/* Writes rows[0..k) with one COPY on c (inside the caller's transaction). */
+static int copy_rows(PGconn *c, const struct srv_auditlog_row *rows, size_t k)
+{
+    char *buf = malloc(k * (2 * sizeof(*rows) + 256)), *w = buf;
+    int rc;
+
+    if (buf == NULL)
+        return -1;
+    for (size_t i = 0; i < k; i++) {
+        const struct srv_auditlog_row *r = &rows[i];
+
+        w += sprintf(w, "%" PRId64 "\t%" PRId64 "\t", r->id, r->at_ms);
+        copy_text(&w, r->username, '\t');
+        copy_text(&w, r->org, '\t');
+        copy_text(&w, r->role, '\t');
+        copy_text(&w, r->method, '\t');
+        copy_text(&w, r->route, '\t');
+        copy_text(&w, r->target, '\t');
+        w += sprintf(w, "%u\t", r->status);
+        copy_text(&w, r->tx_id, '\t');
+        copy_text(&w, r->client, '\t');
+        copy_hash(&w, r->prev_hash, '\t');
+        copy_hash(&w, r->hash, '\n');
+    }
+    rc = db_copy_in(c,
+                    "COPY audit_log (id, at_ms, username, org, role, method, route, target, "
+                    "status, tx_id, client, prev_hash, hash) FROM STDIN",
+                    buf, (size_t)(w - buf));
+    if (rc != 0)
+        srv_log_error("audit log: cannot write rows %" PRId64 "..%" PRId64 ": %s", rows[0].id,
+                      rows[k - 1].id, PQerrorMessage(c));
+    free(buf);
+    return rc == 0 ? 0 : -1;
+}
+
 static int exec_simple(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
@@ -315,6 +377,13 @@ static int write_rows(PGconn *c, struct srv_auditlog_row *rows, size_t k, int64_
     }
     if (exec_simple(c, "BEGIN") != 0)
         return -1;
+    if (prepared && k > 1) { /* the writer's batches: one COPY, not a round trip per row */
+        if (copy_rows(c, rows, k) != 0) {
+            exec_simple(c, "ROLLBACK");
+            return -1;
+        }
+        return exec_simple(c, "COMMIT");
+    }
     for (size_t i = 0; i < k; i++) {
         if (insert_row(c, &rows[i], prepared) != 0) {
             exec_simple(c, "ROLLBACK");
@@ -342,20 +411,26 @@ static int writer_db(void)
 }
 
 /* Writes the k rows at the head of the ring (writer thread, mutex not held: producers never
- * touch queued slots). Returns 0 when they are in the table. */
-static int write_batch(struct srv_auditlog_row *rows, size_t k)
+ * touch queued slots). Returns how many of them are now in the table (k, or fewer when an
+ * earlier try committed some), or -1 when none is. */
+static long write_batch(struct srv_auditlog_row *rows, size_t k)
 {
     const struct srv_auditlog_row *last = &rows[k - 1];
 
     if (writer_db() == 0 && write_rows(L.db, rows, k, L.last_id, L.last_hash, 1) == 0) {
         L.last_id = last->id;
         memcpy(L.last_hash, last->hash, 32);
-        return 0;
+        return (long)k;
     }
-    /* Failed somewhere, possibly after the COMMIT reached the server: the table decides. */
+    /* Failed somewhere, possibly after a COMMIT whose answer was lost — in this try or in an
+     * earlier one of a shorter batch, whose rows this try numbered the same way. The table
+     * decides: the rows up to its head are in, and must not be written again. */
     if (writer_db() != 0 || load_head(L.db, &L.last_id, L.last_hash, NULL) != 0)
         return -1;
-    return L.last_id == last->id && memcmp(L.last_hash, last->hash, 32) == 0 ? 0 : -1;
+    for (size_t j = 0; j < k; j++)
+        if (rows[j].id == L.last_id && memcmp(rows[j].hash, L.last_hash, 32) == 0)
+            return (long)j + 1;
+    return -1;
 }
 
 /* ---- anchoring ----------------------------------------------------------------------------- */
@@ -476,6 +551,7 @@ static void *writer(void *arg)
     pthread_mutex_lock(&L.mu);
     for (;;) {
         size_t k;
+        long done;
         int rc;
 
         while (L.n == 0 && L.state == ST_RUNNING && !anchor_due(srv_now_us())) {
@@ -490,13 +566,14 @@ static void *writer(void *arg)
         if (L.head + k > QUEUE_CAP)
             k = QUEUE_CAP - L.head;
         pthread_mutex_unlock(&L.mu);
-        rc = k > 0 ? write_batch(&L.q[L.head], k) : 0;
+        done = k > 0 ? write_batch(&L.q[L.head], k) : 0;
+        rc = done >= 0 ? 0 : -1;
         if (rc == 0)
             maybe_anchor();
         pthread_mutex_lock(&L.mu);
         if (rc == 0) {
-            L.head = (L.head + k) % QUEUE_CAP;
-            L.n -= k;
+            L.head = (L.head + (size_t)done) % QUEUE_CAP;
+            L.n -= (size_t)done;
             if (failing_since != 0)
                 srv_log_error("audit log: writing again");
             retry_ms = 0;
@@ -627,12 +704,40 @@ static void write_direct(struct srv_auditlog_row *row)
     PQfinish(c);
 }
 
+static int changes_state(const struct srv_req *r)
+{
+    return strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+}
+
+int srv_auditlog_admit(struct srv_req *r)
+{
+    int ok = 1;
+
+    if (!changes_state(r))
+        return 0;
+    pthread_mutex_lock(&L.mu);
+    if (L.state == ST_RUNNING || L.state == ST_STOPPING) {
+        ok = L.n + L.held < QUEUE_CAP;
+        if (ok)
+            L.held++;
+        if (ok == L.refusing) /* say so when it starts and when it ends, not per request */
+            srv_log_error(ok ? "audit log: room again; writes accepted"
+                             : "audit log: queue full (database slow or down); writes get 503");
+        L.refusing = !ok;
+    }
+    r->audit_slot = ok ? 1 : -1;
+    pthread_mutex_unlock(&L.mu);
+    return ok ? 0 : -1;
+}
+
 void srv_auditlog_request(struct srv_req *r)
 {
     struct srv_auditlog_row row;
     int waited = 0;
 
-    if ((strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) && !r->audit_read)
+    if (r->audit_slot < 0)
+        return; /* refused before it did anything: nothing to account for */
+    if (!changes_state(r) && !r->audit_read)
         return;
     memset(&row, 0, sizeof(row));
     row.at_ms = wall_ms();
@@ -648,7 +753,9 @@ void srv_auditlog_request(struct srv_req *r)
     srv_req_client(r, row.client, sizeof(row.client));
 
     pthread_mutex_lock(&L.mu);
-    while (L.n == QUEUE_CAP && (L.state == ST_RUNNING || L.state == ST_STOPPING)) {
+    if (r->audit_slot > 0 && L.held > 0)
+        L.held--; /* its place, kept for it since admission: no wait below */
+    while (L.n + L.held >= QUEUE_CAP && (L.state == ST_RUNNING || L.state == ST_STOPPING)) {
         struct timespec until = deadline_in(WAIT_WARN_S * 1000);
 
         if (pthread_cond_timedwait(&L.room, &L.mu, &until) == ETIMEDOUT)

@@ -8,9 +8,9 @@
  *
  * HTTP threads never write the table: srv_auditlog_request copies the row's fields into a
  * bounded in-memory queue and returns; one writer thread hashes and inserts rows in batches and
- * submits the anchors. The queue never drops a row: when it is full (the database is slow or
- * down) the completing request waits for room. Request bodies, query strings and credentials
- * are never recorded.
+ * submits the anchors. The queue never drops a row: a state-changing request holds its place
+ * from its arrival, and is refused with 503 when the queue is full (the database is slow or
+ * down). Request bodies, query strings and credentials are never recorded.
  */
 #ifndef LX_SERVER_AUDITLOG_H
 #define LX_SERVER_AUDITLOG_H
@@ -62,9 +62,14 @@ int srv_auditlog_start(struct srv *s, char *err, size_t errlen) __attribute__((w
  * Safe to call when not started. */
 void srv_auditlog_stop(struct srv *s);
 
+/* Called when r arrives: a request that may change state (any method but GET and HEAD) takes
+ * a place in the queue for its row. Returns 0, or -1 when the queue is full: then answer 503
+ * before doing anything (srv_auditlog_request records nothing for it). */
+int srv_auditlog_admit(struct srv_req *r) __attribute__((warn_unused_result));
+
 /* Records r if it changed state (any method but GET and HEAD): copies what the row needs and
- * queues it; waits only while the queue is full. Call when r completes, before it is freed.
- * Borrows r. */
+ * queues it in the place admission kept for it; an audited read without one waits while the
+ * queue is full. Call when r completes, before it is freed. Borrows r. */
 void srv_auditlog_request(struct srv_req *r);
 
 /* The oversight endpoints (oversight_api.c): GET /api/audit, GET /api/audit.csv,

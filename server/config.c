@@ -52,6 +52,9 @@ static const struct opt opts[] = {
      "simultaneous connections from one IP address"},
     {"timeout", "LIANXIN_TIMEOUT", OPT_UINT, NUM(timeout_s), "30", 1, 3600,
      "seconds before an idle connection is closed"},
+    {"header-timeout", "LIANXIN_HEADER_TIMEOUT", OPT_UINT, NUM(header_timeout_s), "10", 1, 3600,
+     "seconds a connection has to send a request's headers (from its opening or its last "
+     "answer); slower ones are closed"},
     {"max-body", "LIANXIN_MAX_BODY", OPT_SIZE, NUM(max_body), "16777216", 1024, 1073741824ULL,
      "largest request body in bytes; larger ones get 413"},
     {"block-txs", "LIANXIN_BLOCK_TXS", OPT_UINT, NUM(block_txs), "5000", 1, 100000,

@@ -25,6 +25,7 @@ struct srv_config {
     unsigned max_conns;           /* simultaneous connections, all clients */
     unsigned per_ip_conns;        /* simultaneous connections from one IP address */
     unsigned timeout_s;           /* idle connection timeout */
+    unsigned header_timeout_s;    /* time to send a request's headers (slow clients) */
     unsigned block_txs;           /* cut a block when this many txs wait */
     unsigned block_ms;            /* ... or this long after the first one arrived */
     size_t max_body;              /* request bodies larger than this get 413 */

@@ -18,10 +18,12 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -295,6 +297,37 @@ static int is_type(const char *ct, const char *want)
     return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+/* Is s (NULL counts) valid UTF-8? Jansson's check is strict: no overlong form, no surrogate. */
+static int utf8_ok(const char *s)
+{
+    json_t *j = s != NULL ? json_string(s) : NULL;
+    int ok = s == NULL || j != NULL;
+
+    json_decref(j);
+    return ok;
+}
+
+static enum MHD_Result arg_utf8(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    int *ok = cls;
+
+    (void)kind;
+    *ok = *ok && utf8_ok(key) && utf8_ok(value);
+    return *ok ? MHD_YES : MHD_NO;
+}
+
+/* Are the decoded path and query of an API request valid UTF-8? Handlers hand them to
+ * PostgreSQL, which refuses anything else: that would be a 503 for the client's mistake. */
+static int request_utf8(struct srv_req *r)
+{
+    int ok = utf8_ok(r->path);
+
+    if (ok)
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_utf8, &ok);
+    return ok;
+}
+
 /* Decisions that need only the headers, made before any body is read. Returns a status when
  * the request is answered already, else 0. */
 static unsigned early_checks(struct srv_req *r)
@@ -302,6 +335,8 @@ static unsigned early_checks(struct srv_req *r)
     const char *cl = srv_req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const struct srv_route *rt = r->match.route;
 
+    if (r->match_result == SRV_MATCH_OK && !request_utf8(r))
+        return srv_reply_error(r, 400, "bad_parameter", "the path and query must be UTF-8", NULL);
     if (rt != NULL && r->match_result == SRV_MATCH_OK && rt->body == SRV_BODY_STREAM) {
         /* libmicrohttpd answers only before the body or after it: decide now */
         unsigned status;
@@ -430,6 +465,158 @@ static struct srv_req *req_new(struct srv *s, struct MHD_Connection *c, const ch
     return r;
 }
 
+/* ---- slow clients ------------------------------------------------------------------------- */
+
+/* libmicrohttpd's connection timeout counts idleness: a client that sends one byte a second
+ * never trips it, and a few hundred of those would hold every connection. So each connection
+ * also has a deadline for its request headers, counted from its opening or from its last
+ * answer; a sweeper thread shuts down the socket of one that misses it, and libmicrohttpd then
+ * sees the end of the stream and closes it. Sockets are shut down only under mu, and
+ * libmicrohttpd closes a socket only after the CLOSED notification, which takes mu too. */
+struct conn_watch {
+    struct conn_watch *prev, *next;
+    int fd;
+    _Atomic uint64_t deadline_us; /* monotonic; 0 while a request is being handled */
+};
+
+struct http_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* stop */
+    pthread_t thread;
+    int stopping;
+    struct conn_watch head; /* sentinel of the ring of open connections */
+    uint64_t limit_us;      /* cfg.header_timeout_s */
+    size_t closed;          /* closed since the last log line */
+    uint64_t logged_us;     /* when that line was written */
+};
+
+#define WATCH_TICK_MS 250
+#define WATCH_LOG_S   10 /* a line at most this often while slow clients are being closed */
+
+static struct conn_watch *watch_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A request has its headers (deadline off), or its answer went out (the next one's starts). */
+static void watch_request(struct srv *s, struct MHD_Connection *c, int begins)
+{
+    struct conn_watch *w = s->watch != NULL ? watch_of(c) : NULL;
+
+    if (w != NULL)
+        atomic_store(&w->deadline_us, begins ? 0 : srv_now_us() + s->watch->limit_us);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_watch *hw = ((struct srv *)cls)->watch;
+    struct conn_watch *w = *socket_context;
+
+    if (hw == NULL)
+        return;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+        w = ci != NULL ? calloc(1, sizeof(*w)) : NULL;
+        if (w == NULL)
+            return; /* unwatched: the idle timeout still applies */
+        w->fd = ci->connect_fd;
+        atomic_store(&w->deadline_us, srv_now_us() + hw->limit_us);
+        pthread_mutex_lock(&hw->mu);
+        w->next = hw->head.next;
+        w->prev = &hw->head;
+        hw->head.next->prev = w;
+        hw->head.next = w;
+        pthread_mutex_unlock(&hw->mu);
+        *socket_context = w;
+    } else if (w != NULL) {
+        pthread_mutex_lock(&hw->mu);
+        w->prev->next = w->next;
+        w->next->prev = w->prev;
+        pthread_mutex_unlock(&hw->mu);
+        free(w);
+        *socket_context = NULL;
+    }
+}
+
+static void *watch_thread(void *arg)
+{
+    struct http_watch *hw = arg;
+
+    pthread_mutex_lock(&hw->mu);
+    while (!hw->stopping) {
+        struct timespec until;
+        uint64_t now;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += WATCH_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&hw->wake, &hw->mu, &until);
+        now = srv_now_us();
+        for (struct conn_watch *w = hw->head.next; w != &hw->head; w = w->next) {
+            uint64_t d = atomic_load(&w->deadline_us);
+
+            if (d != 0 && now > d) {
+                shutdown(w->fd, SHUT_RDWR);
+                atomic_store(&w->deadline_us, 0);
+                hw->closed++;
+            }
+        }
+        if (hw->closed > 0 && now - hw->logged_us >= WATCH_LOG_S * 1000000ull) {
+            srv_log_error("http: closed %zu connections that sent no complete request headers "
+                          "within %llu s",
+                          hw->closed, (unsigned long long)(hw->limit_us / 1000000u));
+            hw->closed = 0;
+            hw->logged_us = now;
+        }
+    }
+    pthread_mutex_unlock(&hw->mu);
+    return NULL;
+}
+
+static struct http_watch *watch_start(unsigned limit_s)
+{
+    struct http_watch *hw = calloc(1, sizeof(*hw));
+
+    if (hw == NULL)
+        return NULL;
+    pthread_mutex_init(&hw->mu, NULL);
+    pthread_cond_init(&hw->wake, NULL);
+    hw->head.next = hw->head.prev = &hw->head;
+    hw->limit_us = (uint64_t)limit_s * 1000000u;
+    if (pthread_create(&hw->thread, NULL, watch_thread, hw) != 0) {
+        free(hw);
+        return NULL;
+    }
+    return hw;
+}
+
+static void watch_stop(struct http_watch *hw)
+{
+    pthread_mutex_lock(&hw->mu);
+    hw->stopping = 1;
+    pthread_cond_signal(&hw->wake);
+    pthread_mutex_unlock(&hw->mu);
+    pthread_join(hw->thread, NULL);
+}
+
+/* After the daemon stopped: every connection is closed and unlinked. */
+static void watch_free(struct srv *s)
+{
+    pthread_mutex_destroy(&s->watch->mu);
+    pthread_cond_destroy(&s->watch->wake);
+    free(s->watch);
+    s->watch = NULL;
+}
+
 /* Appends a body chunk, or notes the body is too large and drops the rest. */
 static void take_chunk(struct srv_req *r, const char *data, size_t n)
 {
@@ -475,6 +662,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (r == NULL)
             return MHD_NO;
         *con_cls = r;
+        watch_request(r->srv, c, 1);
+        if (srv_auditlog_admit(r) != 0) {
+            srv_reply_error(r, 503, "busy", "the audit log is behind; try again", NULL);
+            return queue_reply(r);
+        }
         if (early_checks(r) != 0)
             return queue_reply(r);
         return MHD_YES;
@@ -505,9 +697,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return queue_reply(r);
 }
 
-/* Writes "path" to f with bytes outside printable ASCII as %XX, so a log line stays a line. */
+/* Writes "path" to f with bytes outside printable ASCII as %XX, so a log line stays a line. A
+ * share link's path is its bearer token: only its prefix is logged (scripts/secrets-check). */
 static void log_path(FILE *f, const char *path)
 {
+    static const char share[] = "/api/edu/share/";
+
+    if (strncmp(path, share, sizeof(share) - 1) == 0 && path[sizeof(share) - 1] != '\0') {
+        fputs(share, f);
+        fputs("(token)", f);
+        return;
+    }
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
         if (*p <= ' ' || *p >= 0x7f || *p == '%')
             fprintf(f, "%%%02X", *p);
@@ -543,9 +743,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct srv_req *r = *con_cls;
     uint64_t micros;
 
-    (void)c;
     if (r == NULL)
         return;
+    watch_request(s, c, 0);
     micros = srv_now_us() - r->start_us;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->queued)
         r->status = 0; /* the client went away before an answer */
@@ -590,17 +790,25 @@ int srv_http_start(struct srv *s, char *err, size_t errlen)
         snprintf(err, errlen, "invalid listen address %s", s->cfg.listen_host);
         return SRV_EINVAL;
     }
+    s->watch = watch_start(s->cfg.header_timeout_s ? s->cfg.header_timeout_s : 10);
+    if (s->watch == NULL) {
+        snprintf(err, errlen, "cannot start the connection watch");
+        return SRV_EIO;
+    }
     s->mhd = MHD_start_daemon(
         flags, (uint16_t)s->cfg.listen_port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, s, /* first, so every message goes through it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         s->cfg.per_ip_conns, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_END);
     if (s->mhd == NULL) {
         snprintf(err, errlen, "cannot listen on %s:%u: %s", s->cfg.listen_host, s->cfg.listen_port,
                  errno ? strerror(errno) : "libmicrohttpd refused to start");
+        watch_stop(s->watch);
+        watch_free(s);
         return SRV_EIO;
     }
     return 0;
@@ -632,7 +840,9 @@ void srv_http_stop(struct srv *s)
 {
     if (s->mhd == NULL)
         return;
-    MHD_stop_daemon(s->mhd);
+    watch_stop(s->watch);
+    MHD_stop_daemon(s->mhd); /* its CLOSED notifications still unlink from the watch */
+    watch_free(s);
     s->mhd = NULL;
     if (s->listen_fd >= 0)
         close(s->listen_fd); /* only after stop: worker threads may still have used it */

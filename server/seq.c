@@ -628,13 +628,16 @@ static void build_block(struct seq *q, struct seq_item **items, size_t n)
     atomic_store(&q->pub_height, q->height);
     atomic_store(&q->pub_size, q->tree.size);
 out:
+    if (rc != 0 && q->db != NULL) { /* the cause, before the ROLLBACK below replaces it */
+        snprintf(err, sizeof(err), "%s", PQerrorMessage(q->db));
+        err[strcspn(err, "\n")] = '\0';
+    }
     (void)blocks_end(q, &b, 0); /* frees what a failed or empty block left */
     if (q->db != NULL && PQtransactionStatus(q->db) != PQTRANS_IDLE)
         (void)exec_simple(q->db, "ROLLBACK");
     if (rc != 0) {
         if (q->db != NULL)
-            srv_log_error("sequencer: block %" PRIu64 " failed: %s", b.height,
-                          PQerrorMessage(q->db));
+            srv_log_error("sequencer: block %" PRIu64 " failed: %s", b.height, err);
         q->need_reload = 1; /* what was committed is the truth; re-read it */
     }
     for (size_t i = 0; i < n; i++) {

@@ -16,6 +16,7 @@
 
 struct MHD_Daemon;
 struct seq;
+struct http_watch;
 
 struct srv {
     struct srv_config cfg;       /* as loaded at start */
@@ -23,6 +24,7 @@ struct srv {
     struct srv_metrics *metrics; /* owned */
     struct db_pool *pool;        /* owned */
     struct MHD_Daemon *mhd;      /* owned; NULL when not serving */
+    struct http_watch *watch;    /* owned: request header deadlines (http.c); NULL when not */
     int listen_fd;               /* handed back by quiesce, closed after stop; -1 if none */
     struct seq *seq;             /* the sequencer, owned; NULL in tools */
     FILE *access_log;            /* stdout, a file, or NULL for off */
