@@ -222,7 +222,7 @@ const struct db_stmt srv_auth_stmts[] = {
                    "r.user_id = t.user_id AND r.org = t.org AND r.role = 'org_admin'))"},
     {"auth_session",
      "SELECT s.user_id, u.username, coalesce(u.node_role, ''), coalesce(u.principal, ''), "
-     "s.csrf, (now() - s.last_seen > interval '" TOSTR(
+     "(now() - s.last_seen > interval '" TOSTR(
          SRV_IDLE_MINUTES) " minutes' OR "
                            "now() - s.created_at > interval '" TOSTR(
                                SRV_SESSION_HOURS) " hours') AS expired "
@@ -290,7 +290,7 @@ static unsigned by_session(struct srv_req *r, PGconn *c, const char *cookie)
         status = srv_reply_error(r, 503, "db_unavailable", "the database did not answer", NULL);
     } else if (PQntuples(res) != 1) {
         status = srv_reply_error(r, 401, "session_expired", "sign in again", NULL);
-    } else if (strcmp(PQgetvalue(res, 0, 5), "t") == 0) {
+    } else if (strcmp(PQgetvalue(res, 0, 4), "t") == 0) {
         PGresult *d = PQexecPrepared(c, "auth_session_end", 1, params, NULL, NULL, 0);
 
         PQclear(d);
@@ -303,10 +303,24 @@ static unsigned by_session(struct srv_req *r, PGconn *c, const char *cookie)
         snprintf(r->who.username, sizeof(r->who.username), "%s", PQgetvalue(res, 0, 1));
         snprintf(r->who.node_role, sizeof(r->who.node_role), "%s", PQgetvalue(res, 0, 2));
         snprintf(r->who.principal, sizeof(r->who.principal), "%s", PQgetvalue(res, 0, 3));
-        snprintf(r->who.csrf, sizeof(r->who.csrf), "%s", PQgetvalue(res, 0, 4));
+        srv_csrf_of(cookie, r->who.csrf);
     }
     PQclear(res);
     return status;
+}
+
+void srv_csrf_of(const char *cookie, char out[SRV_CSRF_LEN + 1])
+{
+    static const char tag[] = "lianxin-csrf-v1\n";
+    crypto_hash_sha256_state st;
+    uint8_t h[32];
+
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)tag, sizeof(tag) - 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)cookie, strlen(cookie));
+    crypto_hash_sha256_final(&st, h);
+    sodium_bin2base64(out, SRV_CSRF_LEN + 1, h, sizeof(h),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 /* Cookie writes must carry the session's CSRF token; tokens are not sent by browsers on their

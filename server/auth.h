@@ -56,6 +56,12 @@ void srv_secret_new(char *out, size_t cap, uint8_t hash[32]);
 /* SHA-256 of a presented secret. */
 void srv_secret_hash(const char *secret, uint8_t hash[32]);
 
+/* The CSRF token of the session whose cookie is cookie: base64url of SHA-256 of a tag and the
+ * cookie. Derived, not stored, so the database holds no usable secret of a session (only the
+ * cookie's hash); a page learns it from the sign-in answer or GET /api/auth/me. */
+#define SRV_CSRF_LEN 43
+void srv_csrf_of(const char *cookie, char out[SRV_CSRF_LEN + 1]);
+
 /* The prepared statements auth uses (gathered into the pool's list by srv.c). */
 extern const struct db_stmt srv_auth_stmts[];
 extern const size_t srv_n_auth_stmts;

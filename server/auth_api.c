@@ -53,9 +53,9 @@ static unsigned refuse_login(struct srv_req *r, const char *user, const char *ip
 static unsigned login(struct srv_req *r)
 {
     const char *user = body_str(r, "username"), *pw = body_str(r, "password");
-    char ip[64], cookie[44], hash_hex[65], csrf[44];
-    uint8_t hash[32], unused[32];
-    const char *params[3] = {hash_hex, NULL, csrf};
+    char ip[64], cookie[44], hash_hex[65], csrf[SRV_CSRF_LEN + 1];
+    uint8_t hash[32];
+    const char *params[2] = {hash_hex, NULL};
     unsigned retry;
     PGconn *c;
     PGresult *res = NULL, *ins = NULL;
@@ -89,9 +89,9 @@ static unsigned login(struct srv_req *r)
     srv_login_succeeded(user, ip);
     srv_secret_new(cookie, sizeof(cookie), hash);
     sodium_bin2hex(hash_hex, sizeof(hash_hex), hash, sizeof(hash));
-    srv_secret_new(csrf, sizeof(csrf), unused);
+    srv_csrf_of(cookie, csrf);
     params[1] = PQgetvalue(res, 0, 0);
-    ins = PQexecPrepared(c, "auth_session_new", 3, params, NULL, NULL, 0);
+    ins = PQexecPrepared(c, "auth_session_new", 2, params, NULL, NULL, 0);
     if (PQresultStatus(ins) != PGRES_COMMAND_OK) {
         status = srv_reply_error(r, 503, "db_unavailable", "the database did not answer", NULL);
         goto out;
@@ -107,6 +107,7 @@ static unsigned login(struct srv_req *r)
                                       roles_of(c, strtoll(PQgetvalue(res, 0, 0), NULL, 10))));
 out:
     sodium_memzero(cookie, sizeof(cookie));
+    sodium_memzero(csrf, sizeof(csrf));
     PQclear(ins);
     PQclear(res);
     db_release(r->srv->pool, c);
@@ -322,8 +323,8 @@ const struct db_stmt srv_auth_api_stmts[] = {
      "coalesce(principal, '') FROM users WHERE username = $1 AND NOT disabled"},
     {"auth_user_roles", "SELECT r.org, r.role, p.name FROM roles r JOIN principals p "
                         "ON p.id = r.org WHERE r.user_id = $1 ORDER BY r.org, r.role"},
-    {"auth_session_new", "INSERT INTO sessions (id_hash, user_id, csrf) "
-                         "VALUES (decode($1, 'hex'), $2, $3)"},
+    {"auth_session_new", "INSERT INTO sessions (id_hash, user_id) "
+                         "VALUES (decode($1, 'hex'), $2)"},
     {"auth_password_set", "UPDATE users SET password_hash = $2 WHERE id = $1"},
     {"auth_sessions_end_others", "DELETE FROM sessions WHERE user_id = $1 "
                                  "AND id_hash <> decode($2, 'hex')"},

@@ -1109,7 +1109,7 @@ static char *snapshot(long long audit_upto)
     snprintf(upto, sizeof(upto), "%lld", audit_upto);
     sess = lx_db_value(srv.dbname,
                        "SELECT coalesce(string_agg(encode(id_hash, 'hex') || ' ' || user_id || "
-                       "' ' || csrf || ' ' || created_at, E'\\n' ORDER BY id_hash), '') FROM "
+                       "' ' || created_at, E'\\n' ORDER BY id_hash), '') FROM "
                        "sessions WHERE id_hash <> decode($1, 'hex')",
                        1, params);
     audit = lx_db_value(srv.dbname,
