@@ -91,7 +91,10 @@ static int check_field_set(json_t *doc, char *detail, size_t cap)
         size_t key_len = json_object_iter_key_len(it);
 
         if (!is_tx_field(key, key_len)) {
-            detail_set(detail, cap, key, key_len);
+            if (key_len == 0) /* a detail must name something, even a member named "" */
+                detail_str(detail, cap, "\"\"");
+            else
+                detail_set(detail, cap, key, key_len);
             return CHAIN_E_EXTRA_FIELD;
         }
     }

@@ -219,6 +219,17 @@ START_TEST(rejects_extra_field)
 }
 END_TEST
 
+/* A member named "" is an extra field too, and the detail still names it (found by fuzzing). */
+START_TEST(rejects_empty_member_name)
+{
+    json_t *env = sample_env();
+
+    json_object_set_new(env, "", json_true());
+    expect_env_err(env, CHAIN_E_EXTRA_FIELD, "\"\"");
+    json_decref(env);
+}
+END_TEST
+
 START_TEST(rejects_wrong_type)
 {
     static const struct {
@@ -572,6 +583,7 @@ static Suite *tx_suite(void)
     tcase_add_test(tc, rejects_malformed);
     tcase_add_test(tc, rejects_missing_field);
     tcase_add_test(tc, rejects_extra_field);
+    tcase_add_test(tc, rejects_empty_member_name);
     tcase_add_test(tc, rejects_wrong_type);
     tcase_add_test(tc, rejects_version);
     tcase_add_test(tc, rejects_float_in_body);
