@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -662,21 +663,34 @@ static uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+#define IDLE_TRIM_US 1000000u /* idle this long: give freed memory back */
+
 static void deadline(struct timespec *ts, uint64_t at_us)
 {
     ts->tv_sec = (time_t)(at_us / 1000000u);
     ts->tv_nsec = (long)(at_us % 1000000u) * 1000L;
 }
 
-/* Waits for a block's worth of txs; returns how many it moved into q->batch (0 = stop). */
+/* Waits for a block's worth of txs; returns how many it moved into q->batch (0 = stop). After
+ * a second without work it hands the memory freed since the last burst back to the system
+ * (once per idle spell): a node that parsed a million txs an hour ago should not still hold
+ * the arenas they used. */
 static size_t take_batch(struct seq *q)
 {
     size_t max = q->srv->cfg.block_txs, k = 0;
     struct timespec ts;
+    int trimmed = 0;
 
     pthread_mutex_lock(&q->mu);
-    while (q->count == 0 && !q->stopping)
-        pthread_cond_wait(&q->wake, &q->mu);
+    while (q->count == 0 && !q->stopping) {
+        deadline(&ts, mono_us() + IDLE_TRIM_US);
+        if (pthread_cond_timedwait(&q->wake, &q->mu, &ts) == ETIMEDOUT && !trimmed) {
+            pthread_mutex_unlock(&q->mu);
+            malloc_trim(0);
+            trimmed = 1;
+            pthread_mutex_lock(&q->mu);
+        }
+    }
     deadline(&ts, q->first_arrival_us + (uint64_t)q->srv->cfg.block_ms * 1000u);
     while (q->count > 0 && q->count < max && !q->stopping)
         if (pthread_cond_timedwait(&q->wake, &q->mu, &ts) == ETIMEDOUT)
