@@ -16,6 +16,7 @@
 #include "server.h"
 #include "srv.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -175,6 +176,11 @@ int main(int argc, char **argv)
     sigset_t set;
     int rc;
 
+    /* Buffers of 1 MiB and more (request bodies, a block's COPY text, batch answers) come
+     * from mmap and go back when freed. glibc would otherwise raise that threshold each time
+     * one is freed and serve the next ones from its arenas, where a few long-lived small
+     * blocks pin megabytes between bursts. */
+    mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
