@@ -382,6 +382,19 @@ out:
 
 /* ---- GET /api/chain/proof/:id[?tree_size=N] --------------------------------------------- */
 
+/* Answers a proof built with result rc (proof stolen, may be NULL) with its checkpoint. */
+static unsigned reply_proof(struct srv_req *r, PGconn *c, int rc, json_t *proof,
+                            const char *checkpoint)
+{
+    if (rc == LA_OK && json_object_set_new(proof, "checkpoint", json_string(checkpoint)) != 0)
+        rc = LA_NOMEM;
+    if (rc != LA_OK) {
+        json_decref(proof);
+        return reply_failure(r, c, rc);
+    }
+    return srv_reply_json(r, 200, proof);
+}
+
 /* The leaves a proof against the head needs below the stored level: those of the tx's own tile
  * and of the last, partial tile. */
 struct proof_leaves {
@@ -499,16 +512,8 @@ static unsigned proof_at_head(struct srv_req *r, PGconn *c, const char *id_hex,
     if (rc == LA_OK)
         rc = proof_json(c, seq_nodes(r->srv->seq), runs, leaf_runs(pl, runs, 4), pl->leaf_index,
                         size, hash, &proof);
-    if (rc == LA_OK && json_object_set_new(proof, "checkpoint", json_string(note)) != 0)
-        rc = LA_NOMEM;
-    if (rc != LA_OK) {
-        status = reply_failure(r, c, rc);
-        goto out;
-    }
-    status = srv_reply_json(r, 200, proof);
-    proof = NULL;
+    status = reply_proof(r, c, rc, proof, note);
 out:
-    json_decref(proof);
     free(pl);
     free(note);
     return status;
@@ -572,16 +577,8 @@ unsigned core_get_proof(struct srv_req *r)
         }
     }
     rc = proof_json(c, seq_nodes(r->srv->seq), NULL, 0, t.leaf_index, size, t.hash, &proof);
-    if (rc == LA_OK && json_object_set_new(proof, "checkpoint", json_string(h.checkpoint)) != 0)
-        rc = LA_NOMEM;
-    if (rc != LA_OK) {
-        status = reply_failure(r, c, rc);
-        goto out;
-    }
-    status = srv_reply_json(r, 200, proof);
-    proof = NULL;
+    status = reply_proof(r, c, rc, proof, h.checkpoint);
 out:
-    json_decref(proof);
     json_decref(t.tx);
     free(h.checkpoint);
     PQclear(res);

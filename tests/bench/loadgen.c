@@ -378,38 +378,17 @@ static void *proof_worker(void *arg)
     return NULL;
 }
 
-/* The HTTP ceiling: one fixed GET (--path) over and over; only a 200 counts. */
-static void *get_worker(void *arg)
-{
-    struct conn c = {0};
-    const char *resp;
-
-    (void)arg;
-    if (conn_open(&c) != 0) {
-        atomic_fetch_add(&errors, 1);
-        return NULL;
-    }
-    while (now_us() < deadline_us) {
-        if (http(&c, "GET", o.path, NULL, 0, &resp) == 200)
-            atomic_fetch_add(&ok_txs, 1);
-        else
-            atomic_fetch_add(&errors, 1);
-    }
-    close(c.fd);
-    free(c.buf);
-    return NULL;
-}
-
-/* One fixed POST (--path, JSON body from the file --body) over and over; only a 200 whose
- * answer holds --expect counts. */
+/* One fixed request over and over: GET --path (the HTTP ceiling), or POST --path with the
+ * JSON body of the file --body; only a 200 whose answer holds --expect (if given) counts. */
 static void usage(void);
 static char *post_body;
 static size_t post_len;
 
-static void *post_worker(void *arg)
+static void *fixed_worker(void *arg)
 {
     struct conn c = {0};
     const char *resp;
+    const char *method = post_body ? "POST" : "GET";
 
     (void)arg;
     if (conn_open(&c) != 0) {
@@ -417,7 +396,7 @@ static void *post_worker(void *arg)
         return NULL;
     }
     while (now_us() < deadline_us) {
-        if (http(&c, "POST", o.path, post_body, post_len, &resp) == 200 &&
+        if (http(&c, method, o.path, post_body, post_len, &resp) == 200 &&
             (o.expect == NULL || strstr(resp, o.expect) != NULL))
             atomic_fetch_add(&ok_txs, 1);
         else
@@ -525,10 +504,10 @@ int main(int argc, char **argv)
     if (sodium_init() < 0)
         return 1;
     if (!strcmp(o.mode, "get")) {
-        worker = get_worker;
+        worker = fixed_worker;
     } else if (!strcmp(o.mode, "post")) {
         load_body();
-        worker = post_worker;
+        worker = fixed_worker;
     } else if (!strcmp(o.mode, "proof")) {
         load_ids();
         if (n_proof_ids == 0)
