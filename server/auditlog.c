@@ -294,59 +294,43 @@ static int insert_row(PGconn *c, const struct srv_auditlog_row *row, int prepare
     return ok ? 0 : -1;
 }
 
-/* Appends s to the COPY text at *w, backslashes doubled (clean_text and clean_target leave no
- * control character, so nothing else needs escaping), then sep. */
-static void copy_text(char **w, const char *s, char sep)
-{
-    for (; *s; s++) {
-        if (*s == '\\')
-            *(*w)++ = '\\';
-        *(*w)++ = *s;
-    }
-    *(*w)++ = sep;
-}
-
-/* A bytea in COPY text: \\x and the hex. */
-static void copy_hash(char **w, const uint8_t h[32], char sep)
-{
-    memcpy(*w, "\\\\x", 3);
-    chain_hex_encode(h, 32, *w + 3);
-    *w += 3 + 64;
-    *(*w)++ = sep;
-}
-
 /* Writes rows[0..k) with one COPY on c (inside the caller's transaction). */
 static int copy_rows(PGconn *c, const struct srv_auditlog_row *rows, size_t k)
 {
-    char *buf = malloc(k * (2 * sizeof(*rows) + 256)), *w = buf;
-    int rc;
+    struct db_buf b = {0};
+    char num[48];
+    int rc = -1;
 
-    if (buf == NULL)
-        return -1;
     for (size_t i = 0; i < k; i++) {
         const struct srv_auditlog_row *r = &rows[i];
+        const char *text[] = {r->username, r->org, r->role, r->method, r->route, r->target};
 
-        w += sprintf(w, "%" PRId64 "\t%" PRId64 "\t", r->id, r->at_ms);
-        copy_text(&w, r->username, '\t');
-        copy_text(&w, r->org, '\t');
-        copy_text(&w, r->role, '\t');
-        copy_text(&w, r->method, '\t');
-        copy_text(&w, r->route, '\t');
-        copy_text(&w, r->target, '\t');
-        w += sprintf(w, "%u\t", r->status);
-        copy_text(&w, r->tx_id, '\t');
-        copy_text(&w, r->client, '\t');
-        copy_hash(&w, r->prev_hash, '\t');
-        copy_hash(&w, r->hash, '\n');
+        snprintf(num, sizeof(num), "%" PRId64 "\t%" PRId64 "\t", r->id, r->at_ms);
+        db_buf_puts(&b, num);
+        for (size_t t = 0; t < sizeof(text) / sizeof(text[0]); t++) {
+            db_buf_text(&b, text[t]);
+            db_buf_put(&b, "\t", 1);
+        }
+        snprintf(num, sizeof(num), "%u\t", r->status);
+        db_buf_puts(&b, num);
+        db_buf_text(&b, r->tx_id);
+        db_buf_put(&b, "\t", 1);
+        db_buf_text(&b, r->client);
+        db_buf_put(&b, "\t", 1);
+        db_buf_bytea(&b, r->prev_hash, 32);
+        db_buf_put(&b, "\t", 1);
+        db_buf_bytea(&b, r->hash, 32);
+        db_buf_put(&b, "\n", 1);
     }
-    rc = db_copy_in(c,
-                    "COPY audit_log (id, at_ms, username, org, role, method, route, target, "
-                    "status, tx_id, client, prev_hash, hash) FROM STDIN",
-                    buf, (size_t)(w - buf));
+    if (!b.failed)
+        rc = db_copy_in(c,
+                        "COPY audit_log (id, at_ms, username, org, role, method, route, target, "
+                        "status, tx_id, client, prev_hash, hash) FROM STDIN",
+                        b.p, b.len);
     if (rc != 0)
         srv_log_error("audit log: cannot write rows %" PRId64 "..%" PRId64 ": %s", rows[0].id,
-                      rows[k - 1].id, PQerrorMessage(c));
-    free(buf);
+                      rows[k - 1].id, b.failed ? "out of memory" : PQerrorMessage(c));
+    free(b.p);
     return rc == 0 ? 0 : -1;
 }
 

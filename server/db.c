@@ -282,3 +282,77 @@ int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
     PQclear(r);
     return rc;
 }
+
+/* ---- buffers for COPY ---------------------------------------------------------------------- */
+
+void db_buf_put(struct db_buf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        char *np;
+
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        np = realloc(b->p, cap);
+        if (np == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void db_buf_puts(struct db_buf *b, const char *s)
+{
+    db_buf_put(b, s, strlen(s));
+}
+
+void db_buf_bytea(struct db_buf *b, const uint8_t *d, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char chunk[512];
+    size_t k = 0;
+
+    db_buf_put(b, "\\\\x", 3);
+    for (size_t i = 0; i < n; i++) {
+        chunk[k++] = hex[d[i] >> 4];
+        chunk[k++] = hex[d[i] & 15];
+        if (k == sizeof(chunk)) {
+            db_buf_put(b, chunk, k);
+            k = 0;
+        }
+    }
+    db_buf_put(b, chunk, k);
+}
+
+void db_buf_text(struct db_buf *b, const char *s)
+{
+    if (s == NULL) {
+        db_buf_put(b, "\\N", 2);
+        return;
+    }
+    for (const char *p = s; *p; p++) {
+        switch (*p) {
+        case '\\':
+            db_buf_put(b, "\\\\", 2);
+            break;
+        case '\t':
+            db_buf_put(b, "\\t", 2);
+            break;
+        case '\n':
+            db_buf_put(b, "\\n", 2);
+            break;
+        case '\r':
+            db_buf_put(b, "\\r", 2);
+            break;
+        default:
+            db_buf_put(b, p, 1);
+        }
+    }
+}

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct db_pool;
 
@@ -46,6 +47,20 @@ void db_pool_close(struct db_pool *p);
 /* Connects once, outside any pool (migrations, audit). Returns the connection (PQfinish it) or
  * NULL with the reason in err. */
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen);
+
+/* A growing text buffer for COPY rows and array literals. Start with {0}; after the puts, a
+ * set failed means memory ran out (check once, at the end); free(p) when done. */
+struct db_buf {
+    char *p; /* NUL-terminated */
+    size_t len, cap;
+    int failed;
+};
+void db_buf_put(struct db_buf *b, const char *s, size_t n);
+void db_buf_puts(struct db_buf *b, const char *s);
+/* A text column in COPY's text format: backslash, tab, newline and CR escaped; NULL is \N. */
+void db_buf_text(struct db_buf *b, const char *s);
+/* A bytea column in COPY's text format: \\x and the hex of d[0..n). */
+void db_buf_bytea(struct db_buf *b, const uint8_t *d, size_t n);
 
 /* Runs sql ("COPY t (cols) FROM STDIN") with data[0..len), rows in COPY text format, and waits
  * for its result. len 0 copies nothing and succeeds. Returns 0, or SRV_EDB (the statement failed;

@@ -229,90 +229,14 @@ out:
 
 /* ---- building a block --------------------------------------------------------------------- */
 
-struct growbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void gb_put(struct growbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        char *np;
-
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        np = realloc(b->p, cap);
-        if (np == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void gb_puts(struct growbuf *b, const char *s)
-{
-    gb_put(b, s, strlen(s));
-}
-
-/* COPY text format: bytea as \\x<hex> (the backslash itself escaped for COPY). */
-static void gb_bytea(struct growbuf *b, const uint8_t *d, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    char chunk[512];
-    size_t k = 0;
-
-    gb_put(b, "\\\\x", 3);
-    for (size_t i = 0; i < n; i++) {
-        chunk[k++] = hex[d[i] >> 4];
-        chunk[k++] = hex[d[i] & 15];
-        if (k == sizeof(chunk)) {
-            gb_put(b, chunk, k);
-            k = 0;
-        }
-    }
-    gb_put(b, chunk, k);
-}
-
-/* COPY text format: backslash, tab, newline and CR escaped. */
-static void gb_text(struct growbuf *b, const char *s)
-{
-    for (const char *p = s; *p; p++) {
-        switch (*p) {
-        case '\\':
-            gb_put(b, "\\\\", 2);
-            break;
-        case '\t':
-            gb_put(b, "\\t", 2);
-            break;
-        case '\n':
-            gb_put(b, "\\n", 2);
-            break;
-        case '\r':
-            gb_put(b, "\\r", 2);
-            break;
-        default:
-            gb_put(b, p, 1);
-        }
-    }
-}
-
 struct block {
     uint64_t height;                   /* this block */
     uint64_t first_leaf;               /* its first leaf */
     int64_t time_ms;                   /* its time */
     struct chain_merkle_frontier tree; /* the frontier as the block grows */
-    struct growbuf txs;                /* COPY rows for txs */
-    struct growbuf nodes;              /* COPY rows for merkle_nodes */
-    struct growbuf stored;             /* the same nodes as struct stored_node, for the cache */
+    struct db_buf txs;                 /* COPY rows for txs */
+    struct db_buf nodes;               /* COPY rows for merkle_nodes */
+    struct db_buf stored;              /* the same nodes as struct stored_node, for the cache */
     size_t accepted;                   /* txs in the block */
     void *states[16]; /* each module\'s block state (block_begin), by registry index */
     int began;        /* block_begin was called */
@@ -335,12 +259,12 @@ static int emit_node(void *ctx, unsigned level, uint64_t index, const uint8_t ha
     if (level < LX_NODES_STORED_LEVEL)
         return 0;
     memcpy(sn.hash, hash, CHAIN_HASH_LEN);
-    gb_put(&b->stored, (const char *)&sn, sizeof(sn));
+    db_buf_put(&b->stored, (const char *)&sn, sizeof(sn));
 
     snprintf(num, sizeof(num), "%u\t%" PRIu64 "\t", level, index);
-    gb_puts(&b->nodes, num);
-    gb_bytea(&b->nodes, hash, CHAIN_HASH_LEN);
-    gb_put(&b->nodes, "\n", 1);
+    db_buf_puts(&b->nodes, num);
+    db_buf_bytea(&b->nodes, hash, CHAIN_HASH_LEN);
+    db_buf_put(&b->nodes, "\n", 1);
     return b->nodes.failed ? -1 : 0;
 }
 
@@ -349,38 +273,38 @@ static void add_tx_row(struct block *b, const struct chain_tx *tx, uint64_t leaf
     char num[48];
 
     snprintf(num, sizeof(num), "%" PRIu64 "\t", leaf);
-    gb_puts(&b->txs, num);
-    gb_bytea(&b->txs, tx->leaf_hash, CHAIN_HASH_LEN);
+    db_buf_puts(&b->txs, num);
+    db_buf_bytea(&b->txs, tx->leaf_hash, CHAIN_HASH_LEN);
     snprintf(num, sizeof(num), "\t%" PRIu64 "\t", b->height);
-    gb_puts(&b->txs, num);
-    gb_text(&b->txs, tx->module);
-    gb_put(&b->txs, "\t", 1);
-    gb_text(&b->txs, tx->type);
-    gb_put(&b->txs, "\t", 1);
-    gb_text(&b->txs, tx->org);
-    gb_put(&b->txs, "\t", 1);
-    gb_bytea(&b->txs, tx->signer, sizeof(tx->signer));
+    db_buf_puts(&b->txs, num);
+    db_buf_text(&b->txs, tx->module);
+    db_buf_put(&b->txs, "\t", 1);
+    db_buf_text(&b->txs, tx->type);
+    db_buf_put(&b->txs, "\t", 1);
+    db_buf_text(&b->txs, tx->org);
+    db_buf_put(&b->txs, "\t", 1);
+    db_buf_bytea(&b->txs, tx->signer, sizeof(tx->signer));
     snprintf(num, sizeof(num), "\t%" PRId64 "\t", tx->time_ms);
-    gb_puts(&b->txs, num);
-    gb_bytea(&b->txs, (const uint8_t *)tx->leaf, tx->leaf_len);
-    gb_put(&b->txs, "\n", 1);
+    db_buf_puts(&b->txs, num);
+    db_buf_bytea(&b->txs, (const uint8_t *)tx->leaf, tx->leaf_len);
+    db_buf_put(&b->txs, "\n", 1);
 }
 
 /* Marks the ids of the batch already in the log: one query for the whole block. */
 static int refuse_known_ids(struct seq *q, struct seq_item **items, size_t n)
 {
-    struct growbuf arr = {0};
+    struct db_buf arr = {0};
     const char *params[1];
     PGresult *r;
     int rc = 0;
 
-    gb_put(&arr, "{", 1);
+    db_buf_put(&arr, "{", 1);
     for (size_t i = 0; i < n; i++) {
         if (i)
-            gb_put(&arr, ",", 1);
-        gb_puts(&arr, items[i]->tx->id_hex);
+            db_buf_put(&arr, ",", 1);
+        db_buf_puts(&arr, items[i]->tx->id_hex);
     }
-    gb_put(&arr, "}", 1);
+    db_buf_put(&arr, "}", 1);
     if (arr.failed) {
         free(arr.p);
         return SRV_ENOMEM;

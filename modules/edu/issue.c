@@ -90,59 +90,6 @@ static void add_error(struct batch *b, size_t row, const char *field, const char
                                                    "field", field, "message", msg));
 }
 
-/* ---- COPY buffers ------------------------------------------------------------------------- */
-
-struct buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        char *np;
-
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if ((np = realloc(b->p, cap)) == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-/* A text column of COPY's text format (NULL as \N). */
-static void put_text(struct buf *b, const char *s)
-{
-    if (s == NULL) {
-        put(b, "\\N", 2);
-        return;
-    }
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '\t' || *s == '\n' || *s == '\r') {
-            char e[2] = {'\\', *s == '\\' ? '\\' : *s == '\t' ? 't' : *s == '\n' ? 'n' : 'r'};
-
-            put(b, e, 2);
-        } else {
-            put(b, s, 1);
-        }
-    }
-}
-
 /* ---- the issuer ------------------------------------------------------------------------------ */
 
 /* Loads the university's name, unseals its key (*sk, sodium_free it) and fills *is. Returns 0 or
@@ -187,21 +134,21 @@ static unsigned issuer_open(struct srv_req *r, PGconn *c, const char *org, struc
  * errors. dids[i] is "" when row i has no student (or a student without a key). */
 static int students_resolve(PGconn *c, struct batch *b, char (*dids)[96])
 {
-    struct buf arr = {0};
+    struct db_buf arr = {0};
     const char *params[1];
     PGresult *res;
     int any = 0, rc = 0;
 
-    put(&arr, "{", 1);
+    db_buf_put(&arr, "{", 1);
     for (size_t i = 0; i < b->n; i++) {
         if (b->bad[i] || b->subs[i].student[0] == '\0')
             continue;
         if (any)
-            put(&arr, ",", 1);
-        puts_(&arr, b->subs[i].student); /* ids are [a-z0-9._-]: nothing to quote */
+            db_buf_put(&arr, ",", 1);
+        db_buf_puts(&arr, b->subs[i].student); /* ids are [a-z0-9._-]: nothing to quote */
         any = 1;
     }
-    put(&arr, "}", 1);
+    db_buf_put(&arr, "}", 1);
     if (arr.failed) {
         free(arr.p);
         return -1;
@@ -311,30 +258,30 @@ void edu_doc_key(struct srv *s, unsigned char key[32])
 static int docs_store(PGconn *c, const struct batch *b, const struct built *built,
                       const int64_t now)
 {
-    struct buf rows = {0};
+    struct db_buf rows = {0};
     char num[32];
     int rc;
 
     for (size_t i = 0; i < b->n; i++) {
         if (built[i].doc_hex == NULL)
             continue;
-        puts_(&rows, built[i].id);
-        put(&rows, "\t", 1);
-        put_text(&rows, b->org);
-        put(&rows, "\t", 1);
-        put_text(&rows, b->subs[i].kind);
-        put(&rows, "\t", 1);
-        put_text(&rows, b->subs[i].student[0] ? b->subs[i].student : NULL);
-        put(&rows, "\t", 1);
-        put_text(&rows, b->subs[i].name);
-        put(&rows, "\t", 1);
-        put_text(&rows, b->subs[i].number);
-        put(&rows, "\t\\\\x", 4);
-        puts_(&rows, built[i].doc_hex);
-        put(&rows, "\t", 1);
-        put_text(&rows, b->user);
+        db_buf_puts(&rows, built[i].id);
+        db_buf_put(&rows, "\t", 1);
+        db_buf_text(&rows, b->org);
+        db_buf_put(&rows, "\t", 1);
+        db_buf_text(&rows, b->subs[i].kind);
+        db_buf_put(&rows, "\t", 1);
+        db_buf_text(&rows, b->subs[i].student[0] ? b->subs[i].student : NULL);
+        db_buf_put(&rows, "\t", 1);
+        db_buf_text(&rows, b->subs[i].name);
+        db_buf_put(&rows, "\t", 1);
+        db_buf_text(&rows, b->subs[i].number);
+        db_buf_put(&rows, "\t\\\\x", 4);
+        db_buf_puts(&rows, built[i].doc_hex);
+        db_buf_put(&rows, "\t", 1);
+        db_buf_text(&rows, b->user);
         snprintf(num, sizeof(num), "\t%" PRId64 "\n", now);
-        puts_(&rows, num);
+        db_buf_puts(&rows, num);
     }
     rc = rows.failed ? -1
                      : (db_copy_in(c,
@@ -351,20 +298,20 @@ static int docs_store(PGconn *c, const struct batch *b, const struct built *buil
 static void docs_drop(PGconn *c, const struct batch *b, const struct built *built,
                       const struct seq_item *items)
 {
-    struct buf arr = {0};
+    struct db_buf arr = {0};
     const char *params[1];
     int any = 0;
 
-    put(&arr, "{", 1);
+    db_buf_put(&arr, "{", 1);
     for (size_t i = 0; i < b->n; i++) {
         if (built[i].doc_hex == NULL || items[i].status == 200)
             continue;
         if (any)
-            put(&arr, ",", 1);
-        puts_(&arr, built[i].id);
+            db_buf_put(&arr, ",", 1);
+        db_buf_puts(&arr, built[i].id);
         any = 1;
     }
-    put(&arr, "}", 1);
+    db_buf_put(&arr, "}", 1);
     params[0] = arr.p;
     if (any && !arr.failed)
         PQclear(PQexecPrepared(c, "edu_doc_drop", 1, params, NULL, NULL, 0));
