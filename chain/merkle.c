@@ -3,6 +3,7 @@
  * recursion whose MTH makes each proof element — so the plan and the build of a proof walk the
  * very same list and cannot drift apart. */
 #include "merkle.h"
+#include "sha256.h"
 
 #include <string.h>
 
@@ -19,25 +20,13 @@ struct range {
 
 void chain_merkle_leaf_hash(const uint8_t *d, size_t n, uint8_t out[CHAIN_HASH_LEN])
 {
-    static const uint8_t prefix = 0x00;
-    crypto_hash_sha256_state st;
-
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, &prefix, 1);
-    crypto_hash_sha256_update(&st, d, n);
-    crypto_hash_sha256_final(&st, out);
+    chain_sha256_prefixed(0x00, d, n, NULL, 0, out);
 }
 
 void chain_merkle_node_hash(const uint8_t l[CHAIN_HASH_LEN], const uint8_t r[CHAIN_HASH_LEN],
                             uint8_t out[CHAIN_HASH_LEN])
 {
-    uint8_t buf[1 + 2 * CHAIN_HASH_LEN];
-
-    /* copy first: out may alias l or r */
-    buf[0] = 0x01;
-    memcpy(buf + 1, l, CHAIN_HASH_LEN);
-    memcpy(buf + 1 + CHAIN_HASH_LEN, r, CHAIN_HASH_LEN);
-    crypto_hash_sha256(out, buf, sizeof buf);
+    chain_sha256_prefixed(0x01, l, CHAIN_HASH_LEN, r, CHAIN_HASH_LEN, out);
 }
 
 void chain_merkle_empty_root(uint8_t out[CHAIN_HASH_LEN])

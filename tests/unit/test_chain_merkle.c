@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "../../chain/merkle.h"
+#include "../../chain/sha256.h"
 
 typedef uint8_t hash_t[32];
 
@@ -863,12 +864,46 @@ START_TEST(frontier_full)
 }
 END_TEST
 
+/* The SHA extensions' path and libsodium's give the same hash for every length around the
+ * block and padding boundaries, split between the two parts at every place. */
+START_TEST(sha256_paths_agree)
+{
+    uint8_t msg[300], want[32], fast[32], slow[32], buf[301];
+
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (uint8_t)(i * 131u + 7u);
+    for (size_t n = 0; n <= 200; n++) {
+        for (size_t split = 0; split <= n; split += (n < 140 ? 1 : 13)) {
+            buf[0] = (uint8_t)n;
+            memcpy(buf + 1, msg, n);
+            crypto_hash_sha256(want, buf, n + 1);
+            chain_sha256_force_portable(0);
+            chain_sha256_prefixed((uint8_t)n, msg, split, msg + split, n - split, fast);
+            chain_sha256_force_portable(1);
+            chain_sha256_prefixed((uint8_t)n, msg, split, msg + split, n - split, slow);
+            ck_assert_mem_eq(fast, want, 32);
+            ck_assert_mem_eq(slow, want, 32);
+        }
+    }
+    chain_sha256_force_portable(0);
+    /* out may be one of the inputs, as chain_merkle_node_hash allows */
+    memcpy(fast, msg, 32);
+    chain_sha256_prefixed(1, fast, 32, msg + 32, 32, fast);
+    buf[0] = 1;
+    memcpy(buf + 1, msg, 64);
+    crypto_hash_sha256(want, buf, 65);
+    ck_assert_mem_eq(fast, want, 32);
+    fprintf(stderr, "sha256: SHA extensions %s\n", chain_sha256_accelerated() ? "used" : "absent");
+}
+END_TEST
+
 static Suite *merkle_suite(void)
 {
     Suite *s = suite_create("chain_merkle");
     TCase *tc = tcase_create("vectors");
 
     tcase_add_test(tc, hash_vectors);
+    tcase_add_test(tc, sha256_paths_agree);
     tcase_add_test(tc, reference_roots);
     tcase_add_test(tc, reference_inclusion);
     tcase_add_test(tc, reference_consistency);
