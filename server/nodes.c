@@ -340,6 +340,8 @@ int lx_nodes_fetch(PGconn *c, const struct lx_nodecache *nc, const struct lx_lea
         if (found != 0)
             low[n_low++] = i;
     }
+    if (c == NULL && n_stored + n_low > 0)
+        return LX_NODES_DB; /* from memory only, and memory does not hold them all */
     if (n_stored > 0)
         rc = fetch_stored(c, ids, stored, n_stored, out);
     if (rc == 0 && n_low > 0)

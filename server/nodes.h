@@ -77,8 +77,8 @@ int lx_nodecache_get(const struct lx_nodecache *nc, unsigned level, uint64_t ind
 
 /* The hashes of the perfect nodes ids[0..n) of a committed tree, in order, into out[0..n):
  * stored nodes from the cache (may be NULL) or merkle_nodes, lower ones from the leaves in
- * known[0..n_known) or else read from txs. At most two queries. Returns 0, LX_NODES_DB or
- * LX_NODES_DATA. */
+ * known[0..n_known) or else read from txs. At most two queries; with c NULL, none, and
+ * LX_NODES_DB when a node would need one. Returns 0, LX_NODES_DB or LX_NODES_DATA. */
 int lx_nodes_fetch(PGconn *c, const struct lx_nodecache *nc, const struct lx_leaves *known,
                    size_t n_known, const struct chain_merkle_node_id *ids, size_t n,
                    uint8_t (*out)[CHAIN_HASH_LEN]);

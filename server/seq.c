@@ -11,6 +11,7 @@
 #include "db.h"
 #include "err.h"
 #include "keys.h"
+#include "leafstore.h"
 #include "nodes.h"
 #include "server.h"
 #include "srv.h"
@@ -54,6 +55,7 @@ struct seq {
 
     _Atomic uint64_t pub_height, pub_size; /* head as of the last commit, for readers */
     struct lx_nodecache *nodes;            /* stored Merkle nodes, published with the head */
+    struct lx_leafstore *leaves;           /* the leaf copy for proofs; NULL without one */
     pthread_mutex_t note_mu;               /* guards note */
     char *note;                            /* the last committed checkpoint, for readers */
     uint64_t note_size;                    /* its tree size */
@@ -543,6 +545,7 @@ static void build_block(struct seq *q, struct seq_item **items, size_t n)
         goto out;
     /* Committed: only now does the head move and does anyone hear of it. */
     publish_stored(q, &b);
+    lx_leafstore_kick(q->leaves);
     q->tree = b.tree;
     q->height = b.height;
     q->empty = 0;
@@ -817,6 +820,29 @@ static int make_genesis(struct seq *q, char *err, size_t errlen)
     return 0;
 }
 
+/* The leaf copy is an accelerator: without it (a read-only data folder, say) proofs are read
+ * from PostgreSQL as before, so a failure here is logged, not fatal. */
+static void open_leaves(struct seq *q)
+{
+    char err[256];
+
+    q->leaves = lx_leafstore_open(q->srv->cfg.data_dir, err, sizeof(err));
+    if (q->leaves == NULL) {
+        srv_log_error("leaf copy off: %s", err);
+        return;
+    }
+    if (lx_leafstore_follow(q->leaves, q->srv->pool, q->nodes) != 0) {
+        srv_log_error("leaf copy off: cannot start its thread");
+        lx_leafstore_close(q->leaves);
+        q->leaves = NULL;
+    }
+}
+
+struct lx_leafstore *seq_leaves(struct seq *q)
+{
+    return q ? q->leaves : NULL;
+}
+
 int seq_open(struct srv *s, struct seq **out, char *err, size_t errlen)
 {
     struct seq *q = calloc(1, sizeof(*q));
@@ -843,6 +869,7 @@ int seq_open(struct srv *s, struct seq **out, char *err, size_t errlen)
         goto fail;
     if (q->empty && (rc = make_genesis(q, err, errlen)) != 0)
         goto fail;
+    open_leaves(q);
     if (pthread_create(&q->thread, NULL, seq_main, q) != 0) {
         snprintf(err, errlen, "cannot start the sequencer thread");
         rc = SRV_EIO;
@@ -860,6 +887,7 @@ void seq_close(struct seq *q)
 {
     if (q == NULL)
         return;
+    lx_leafstore_close(q->leaves); /* its follower reads the node cache */
     if (q->started) {
         pthread_mutex_lock(&q->mu);
         q->stopping = 1;

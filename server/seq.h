@@ -21,6 +21,7 @@ struct seq;
 struct chain_tx;
 struct lx_module;
 struct lx_nodecache;
+struct lx_leafstore;
 
 struct seq_item {
     struct chain_tx *tx;         /* owned; NULL when it did not parse */
@@ -61,6 +62,9 @@ void seq_head(struct seq *q, uint64_t *height, uint64_t *tree_size);
 
 /* The stored Merkle nodes of the committed log (nodes.h), published before the head moves. */
 const struct lx_nodecache *seq_nodes(struct seq *q);
+
+/* The leaf copy proofs may be built from (leafstore.h), or NULL. */
+struct lx_leafstore *seq_leaves(struct seq *q);
 
 /* A copy of the checkpoint of the last committed block (free() it) and its tree size, or NULL
  * (no block yet, no sequencer, out of memory). It may be newer than a seq_head read before. */

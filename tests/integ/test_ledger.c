@@ -10,13 +10,17 @@
 
 #include "../../chain/jcs.h"
 #include "../../chain/merkle.h"
+#include "../../server/nodes.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* One tx this test put on the ledger. */
 struct rec {
@@ -863,6 +867,147 @@ START_TEST(proofs_across_tiles)
 }
 END_TEST
 
+/* ---- the leaf copy (server/leafstore.h) ---- */
+
+/* Waits until the leaf copy holds size leaves and leaf `at` reads back as want (when want is not
+ * NULL). */
+static void wait_copy(const char *bin, uint64_t size, uint64_t at, const uint8_t *want)
+{
+    long long until = lx_now_ms() + 20000;
+
+    for (;;) {
+        struct stat st;
+        uint8_t got[CHAIN_HASH_LEN];
+        int fd = open(bin, O_RDONLY), ok = 0;
+
+        if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size == size * CHAIN_HASH_LEN)
+            ok = want == NULL || (pread(fd, got, sizeof(got), (off_t)(at * CHAIN_HASH_LEN)) ==
+                                      (ssize_t)sizeof(got) &&
+                                  memcmp(got, want, sizeof(got)) == 0);
+        if (fd >= 0)
+            close(fd);
+        if (ok)
+            return;
+        ck_assert_msg(lx_now_ms() < until, "the leaf copy %s did not reach %llu leaves", bin,
+                      (unsigned long long)size);
+        usleep(20000);
+    }
+}
+
+/* Every tx's proof at the head is byte for byte the proof PostgreSQL gives for the same size. */
+static void head_proofs_as_db(struct lx_server *s, const struct big_tx *t, size_t n, uint64_t size)
+{
+    for (size_t i = 0; i < n; i++) {
+        char path[160];
+        struct lx_resp a, b;
+
+        snprintf(path, sizeof(path), "/api/chain/proof/%s", t[i].id);
+        lx_http(s, "GET", path, NULL, 0, NULL, &a);
+        snprintf(path, sizeof(path), "/api/chain/proof/%s?tree_size=%llu", t[i].id,
+                 (unsigned long long)size);
+        lx_http(s, "GET", path, NULL, 0, NULL, &b);
+        ck_assert_int_eq(a.status, 200);
+        ck_assert_int_eq(b.status, 200);
+        ck_assert_str_eq(a.body, b.body);
+        lx_resp_free(&a);
+        lx_resp_free(&b);
+    }
+}
+
+static void damage_leaf(const char *bin, uint64_t at, uint8_t saved[CHAIN_HASH_LEN])
+{
+    uint8_t junk[CHAIN_HASH_LEN];
+    int fd = open(bin, O_RDWR);
+
+    ck_assert_int_ge(fd, 0);
+    memset(junk, 0x5a, sizeof(junk));
+    ck_assert_int_eq(pread(fd, saved, CHAIN_HASH_LEN, (off_t)(at * CHAIN_HASH_LEN)),
+                     CHAIN_HASH_LEN);
+    ck_assert_int_eq(pwrite(fd, junk, sizeof(junk), (off_t)(at * CHAIN_HASH_LEN)), CHAIN_HASH_LEN);
+    close(fd);
+}
+
+static int log_has(const struct lx_server *s, const char *text)
+{
+    char *log = lx_read_file(s->err);
+    int found = log != NULL && strstr(log, text) != NULL;
+
+    free(log);
+    return found;
+}
+
+/* Proofs at the head are built from the leaf copy in the data folder once it has caught up, and
+ * are the same as PostgreSQL's. A copy damaged under a running node is caught by the check
+ * against the checkpoint's root: that proof comes from PostgreSQL, and the copy is read again.
+ * A copy damaged while the node was down is caught by the check at start. */
+START_TEST(proofs_from_leaf_copy)
+{
+    struct chain_note_signer admin;
+    struct chain_checkpoint cp;
+    struct lx_server s;
+    struct big_tx t[180];
+    uint8_t saved[CHAIN_HASH_LEN];
+    char bin[450], path[128];
+    size_t n = 0, k = 0;
+    json_t *doc;
+
+    memset(&s, 0, sizeof(s));
+    lx_server_start(&s, NULL);
+    lx_admin_key(&s, &admin);
+    for (int b = 0; b < 2; b++) {
+        json_t *batch = json_array(), *ans;
+
+        for (int i = 0; i < 90; i++) {
+            struct chain_note_signer key;
+            char id[24];
+
+            snprintf(id, sizeof(id), "copy%zu", n + (size_t)i);
+            lx_keygen(id, &key);
+            json_array_append_new(batch, org_register(&admin, id, &key));
+        }
+        ans = submit(&s, batch);
+        for (size_t i = 0; i < json_array_size(ans); i++, n++) {
+            json_t *a = json_array_get(ans, i);
+
+            snprintf(t[n].id, sizeof(t[n].id), "%s",
+                     json_string_value(json_object_get(a, "tx_id")));
+            t[n].leaf = u64(a, "leaf_index");
+            t[n].tx = json_incref(json_array_get(batch, i));
+        }
+        json_decref(ans);
+        json_decref(batch);
+    }
+    ck_assert_uint_eq(n, 180);
+    latest(&s, &cp);
+    snprintf(bin, sizeof(bin), "%s/data/leaves.bin", s.dir);
+    wait_copy(bin, cp.size, 0, NULL);
+    head_proofs_as_db(&s, t, n, cp.size);
+
+    /* a sibling of t[k]'s leaf, in a whole tile, damaged under the running node */
+    while (t[k].leaf < LX_NODES_TILE || t[k].leaf % 2 != 0)
+        k++;
+    damage_leaf(bin, t[k].leaf + 1, saved);
+    snprintf(path, sizeof(path), "/api/chain/proof/%s", t[k].id);
+    doc = get_json(&s, path, 200);
+    check_proof(doc, t[k].tx, t[k].leaf, cp.size, cp.root);
+    json_decref(doc);
+    ck_assert(log_has(&s, "did not lead to the checkpoint's root"));
+    wait_copy(bin, cp.size, t[k].leaf + 1, saved);
+    head_proofs_as_db(&s, t, n, cp.size);
+
+    /* damaged while the node was down: the check at start keeps only what agrees */
+    ck_assert_int_eq(lx_server_stop(&s), 0);
+    damage_leaf(bin, 3, saved);
+    lx_server_start(&s, NULL);
+    wait_copy(bin, cp.size, 3, saved);
+    ck_assert(log_has(&s, "agree with the ledger"));
+    head_proofs_as_db(&s, t, n, cp.size);
+    ck_assert_int_eq(lx_server_stop(&s), 0);
+    for (size_t i = 0; i < n; i++)
+        json_decref(t[i].tx);
+}
+END_TEST
+
 START_TEST(audit_unreachable_database)
 {
     char out[2048];
@@ -900,6 +1045,7 @@ int main(void)
     tcase_add_test(aud, audit_clean);
     tcase_add_test(aud, audit_catches_stored_node);
     tcase_add_test(aud, proofs_across_tiles);
+    tcase_add_test(aud, proofs_from_leaf_copy);
     tcase_add_loop_test(aud, audit_catches_tampering, 0, sizeof(tampers) / sizeof(tampers[0]));
     tcase_add_test(aud, audit_unreachable_database);
     suite_add_tcase(s, aud);
