@@ -36,6 +36,7 @@
 #define CHUNK_LEAVES  65536u /* leaves per query and per pread while checking or rebuilding */
 #define RETRY_SECONDS 1
 #define PROBE_READ    8u /* slots per pread of a lookup */
+#define MAX_OFFERED   65536u /* leaves handed over and not yet written (2 MiB); more are dropped */
 
 struct lx_leafstore {
     char leaves_path[PATH_MAX], index_path[PATH_MAX], tmp_path[PATH_MAX];
@@ -51,9 +52,19 @@ struct lx_leafstore {
     const struct lx_nodecache *nc;
     pthread_t thread;
     int following;
-    pthread_mutex_t mu; /* kicked, stopping */
+    pthread_mutex_t mu; /* kicked, stopping, offers */
     pthread_cond_t wake;
     int kicked, stopping;
+    struct offer *offers, **offers_end; /* blocks the sequencer handed over, oldest first */
+    size_t offered;                     /* leaves in them */
+};
+
+/* The leaves of a committed block, as the sequencer handed them over. */
+struct offer {
+    struct offer *next;
+    uint64_t first;
+    size_t n;
+    uint8_t hash[][HASH];
 };
 
 static int pread_all(int fd, void *p, size_t len, uint64_t off)
@@ -191,6 +202,7 @@ struct lx_leafstore *lx_leafstore_open(const char *dir, char *err, size_t errlen
         return NULL;
     }
     ls->index_fd = -1;
+    ls->offers_end = &ls->offers;
     atomic_init(&ls->gen, 1);
     pthread_rwlock_init(&ls->index_mu, NULL);
     pthread_mutex_init(&ls->mu, NULL);
@@ -208,6 +220,51 @@ struct lx_leafstore *lx_leafstore_open(const char *dir, char *err, size_t errlen
     return ls;
 }
 
+void lx_leafstore_offer(struct lx_leafstore *ls, uint64_t first,
+                        const uint8_t (*hash)[CHAIN_HASH_LEN], size_t n)
+{
+    struct offer *o;
+
+    if (ls == NULL || n == 0)
+        return;
+    pthread_mutex_lock(&ls->mu);
+    if (ls->offered + n <= MAX_OFFERED && (o = malloc(sizeof(*o) + n * HASH)) != NULL) {
+        o->next = NULL;
+        o->first = first;
+        o->n = n;
+        memcpy(o->hash, hash, n * HASH);
+        *ls->offers_end = o;
+        ls->offers_end = &o->next;
+        ls->offered += n;
+    } /* else the follower is far behind, and reads these from txs when it gets there */
+    ls->kicked = 1;
+    pthread_cond_signal(&ls->wake);
+    pthread_mutex_unlock(&ls->mu);
+}
+
+static struct offer *take_offers(struct lx_leafstore *ls)
+{
+    struct offer *o;
+
+    pthread_mutex_lock(&ls->mu);
+    o = ls->offers;
+    ls->offers = NULL;
+    ls->offers_end = &ls->offers;
+    ls->offered = 0;
+    pthread_mutex_unlock(&ls->mu);
+    return o;
+}
+
+static void free_offers(struct offer *o)
+{
+    while (o != NULL) {
+        struct offer *next = o->next;
+
+        free(o);
+        o = next;
+    }
+}
+
 void lx_leafstore_close(struct lx_leafstore *ls)
 {
     if (ls == NULL)
@@ -219,6 +276,7 @@ void lx_leafstore_close(struct lx_leafstore *ls)
         pthread_mutex_unlock(&ls->mu);
         pthread_join(ls->thread, NULL);
     }
+    free_offers(take_offers(ls));
     if (ls->leaves_fd >= 0)
         close(ls->leaves_fd);
     if (ls->index_fd >= 0)
@@ -409,6 +467,41 @@ static int copy_from_db(struct lx_leafstore *ls, uint64_t from, uint64_t to, uin
     return rc;
 }
 
+static int stopping(struct lx_leafstore *ls);
+
+/* Reads leaves [held, to) from txs. 0 when done, or copy_from_db's failure. */
+static int catch_up(struct lx_leafstore *ls, uint64_t to, uint8_t (*buf)[HASH])
+{
+    while (ls->held < to) {
+        uint64_t end = to - ls->held > CHUNK_LEAVES ? ls->held + CHUNK_LEAVES : to;
+        int rc = stopping(ls) ? -1 : copy_from_db(ls, ls->held, end, buf);
+
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Appends the blocks the sequencer handed over, reading from txs any gap before one (blocks
+ * dropped while the follower was behind). 0, or copy_from_db's failure. */
+static int write_offers(struct lx_leafstore *ls, const struct offer *o, uint8_t (*buf)[HASH])
+{
+    for (; o != NULL; o = o->next) {
+        int rc = catch_up(ls, o->first, buf);
+        uint64_t skip = ls->held - o->first; /* what the copy already holds */
+
+        if (rc != 0)
+            return rc;
+        if (skip < o->n &&
+            lx_leafstore_append(ls, ls->held, (const uint8_t(*)[HASH])o->hash + skip,
+                                o->n - (size_t)skip) != 0) {
+            srv_log_error("leaf copy: cannot write %s: %s", ls->leaves_path, strerror(errno));
+            return -2;
+        }
+    }
+    return 0;
+}
+
 /* Waits for a kick, a stop, or `seconds`; returns whether to stop. */
 static int wait_kick(struct lx_leafstore *ls, int seconds)
 {
@@ -462,7 +555,10 @@ static void *follow_main(void *arg)
                       good, held, ls->leaves_path);
     ready = restart_from(ls, good);
     for (;;) {
+        /* the target first: a block published after it was read is offered by then */
         uint64_t target = lx_nodecache_size(ls->nc), dmg = atomic_exchange(&ls->damaged, 0);
+        struct offer *offers = take_offers(ls);
+        int rc = 0;
 
         if (dmg != 0 && dmg == atomic_load(&ls->gen)) {
             srv_log_error("leaf copy: a proof built from %s did not lead to the checkpoint's"
@@ -472,17 +568,15 @@ static void *follow_main(void *arg)
         }
         if (!ready)
             ready = restart_from(ls, 0);
-        while (ready && ls->held < target && !stopping(ls)) {
-            uint64_t to = target - ls->held > CHUNK_LEAVES ? ls->held + CHUNK_LEAVES : target;
-
-            int rc = copy_from_db(ls, ls->held, to, buf);
-
+        if (ready) {
+            rc = write_offers(ls, offers, buf);
+            if (rc == 0)
+                rc = catch_up(ls, target, buf);
             if (rc == -2)
                 ready = restart_from(ls, atomic_load(&ls->size));
-            if (rc != 0)
-                break;
         }
-        if (wait_kick(ls, ready && ls->held >= target ? 60 : RETRY_SECONDS))
+        free_offers(offers);
+        if (wait_kick(ls, ready && rc == 0 ? 60 : RETRY_SECONDS))
             break;
     }
     free(buf);

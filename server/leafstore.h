@@ -9,7 +9,8 @@
  * the copy from txs, checks every full tile against the stored level-6 nodes when it starts, and
  * the proof path verifies each proof it builds from the copy against the checkpoint's root before
  * serving it. Anything that does not check out is dropped, read again from PostgreSQL, and the
- * proof in hand is built the old way.
+ * proof in hand is built the old way. In steady state the sequencer hands each committed block's
+ * leaves to the follower, so keeping the copy costs PostgreSQL nothing.
  */
 #ifndef LX_SERVER_LEAFSTORE_H
 #define LX_SERVER_LEAFSTORE_H
@@ -35,8 +36,14 @@ void lx_leafstore_close(struct lx_leafstore *ls);
 int lx_leafstore_follow(struct lx_leafstore *ls, struct db_pool *pool,
                         const struct lx_nodecache *nc);
 
-/* Wakes the follower: the sequencer calls it after publishing a block. */
+/* Wakes the follower. */
 void lx_leafstore_kick(struct lx_leafstore *ls);
+
+/* Hands the follower the leaf hashes of a block just committed, [first, first + n) (copied), so
+ * it need not read them back from txs. Call after the commit and before the node cache is
+ * published. When the follower is far behind, they are dropped and it reads txs instead. */
+void lx_leafstore_offer(struct lx_leafstore *ls, uint64_t first,
+                        const uint8_t (*hash)[CHAIN_HASH_LEN], size_t n);
 
 /* Leaves [0, size) are readable; gen changes whenever leaves are dropped. Any thread. */
 void lx_leafstore_view(const struct lx_leafstore *ls, uint64_t *size, uint64_t *gen);

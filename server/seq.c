@@ -239,6 +239,7 @@ struct block {
     struct db_buf txs;                 /* COPY rows for txs */
     struct db_buf nodes;               /* COPY rows for merkle_nodes */
     struct db_buf stored;              /* the same nodes as struct stored_node, for the cache */
+    struct db_buf leaves;              /* the leaf hashes, for the leaf copy */
     size_t accepted;                   /* txs in the block */
     void *states[16]; /* each module\'s block state (block_begin), by registry index */
     int began;        /* block_begin was called */
@@ -277,6 +278,7 @@ static void add_tx_row(struct block *b, const struct chain_tx *tx, uint64_t leaf
     snprintf(num, sizeof(num), "%" PRIu64 "\t", leaf);
     db_buf_puts(&b->txs, num);
     db_buf_bytea(&b->txs, tx->leaf_hash, CHAIN_HASH_LEN);
+    db_buf_put(&b->leaves, (const char *)tx->leaf_hash, CHAIN_HASH_LEN);
     snprintf(num, sizeof(num), "\t%" PRIu64 "\t", b->height);
     db_buf_puts(&b->txs, num);
     db_buf_text(&b->txs, tx->module);
@@ -544,8 +546,10 @@ static void build_block(struct seq *q, struct seq_item **items, size_t n)
         (rc = write_block(q, &b, root, note)) != 0)
         goto out;
     /* Committed: only now does the head move and does anyone hear of it. */
+    lx_leafstore_offer(q->leaves, b.first_leaf,
+                       (const uint8_t(*)[CHAIN_HASH_LEN])(const void *)b.leaves.p,
+                       b.leaves.failed ? 0 : b.leaves.len / CHAIN_HASH_LEN);
     publish_stored(q, &b);
-    lx_leafstore_kick(q->leaves);
     q->tree = b.tree;
     q->height = b.height;
     q->empty = 0;
@@ -578,6 +582,7 @@ out:
     free(b.txs.p);
     free(b.nodes.p);
     free(b.stored.p);
+    free(b.leaves.p);
 }
 
 /* ---- the thread --------------------------------------------------------------------------- */
