@@ -720,7 +720,16 @@ void srv_auditlog_request(struct srv_req *r)
     int waited = 0;
 
     if (r->audit_slot < 0)
-        return; /* refused before it did anything: nothing to account for */
+        return;          /* refused before it did anything: nothing to account for */
+    if (r->reads_only) { /* changed nothing after all: give back its place */
+        pthread_mutex_lock(&L.mu);
+        if (r->audit_slot > 0 && L.held > 0) {
+            L.held--;
+            pthread_cond_broadcast(&L.room);
+        }
+        pthread_mutex_unlock(&L.mu);
+        return;
+    }
     if (!changes_state(r) && !r->audit_read)
         return;
     memset(&row, 0, sizeof(row));

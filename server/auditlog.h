@@ -67,7 +67,9 @@ void srv_auditlog_stop(struct srv *s);
  * before doing anything (srv_auditlog_request records nothing for it). */
 int srv_auditlog_admit(struct srv_req *r) __attribute__((warn_unused_result));
 
-/* Records r if it changed state (any method but GET and HEAD): copies what the row needs and
+/* Records r if it changed state (any method but GET and HEAD, unless its handler set
+ * r->reads_only: a POST that only asks a question, as the public verifications do; its place is
+ * given back), or if the handler set r->audit_read: copies what the row needs and
  * queues it in the place admission kept for it; an audited read without one waits while the
  * queue is full. Call when r completes, before it is freed. Borrows r. */
 void srv_auditlog_request(struct srv_req *r);

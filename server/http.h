@@ -61,6 +61,7 @@ struct srv_req {
     const char *chunk;           /* SRV_BODY_STREAM: the chunk handed over (borrowed), or NULL */
     size_t chunk_len;            /* its bytes */
     int audit_read;              /* log this read in the audit log too (a download) */
+    int reads_only;              /* a POST that only asks (public verification): not logged */
     int audit_slot;              /* 1: holds a place in the audit log queue; -1: refused */
     void (*user_free)(void *);   /* frees user when the request ends, unless NULL */
 };

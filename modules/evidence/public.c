@@ -39,6 +39,7 @@ unsigned ev_verify(struct srv_req *r)
     PGresult *res;
     json_t *records, *doc;
 
+    r->reads_only = 1; /* a public question: nothing changes, so no audit row */
     if (!hash_norm(json_string_value(json_object_get(r->json, "sha256")), hex))
         return srv_reply_error(r, 422, "invalid_body", "sha256 must be 64 hex digits", "sha256");
     if ((c = db_acquire(r->srv->pool, 2000, NULL)) == NULL)
