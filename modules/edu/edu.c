@@ -99,7 +99,13 @@ static const struct db_stmt stmts[] = {
      "coalesce(a.revoke_reason, ''), coalesce(encode(a.revoke_tx_id, 'hex'), ''), "
      "coalesce(p.name, '') FROM edu_anchors a LEFT JOIN principals p ON p.id = a.org "
      "WHERE a.credential_id = $1"},
-    {"edu_principal", "SELECT kind, type, name, leaf_index FROM principals WHERE id = $1"},
+    /* what a verification reads, in one round trip (verify.c: enum fact) */
+    {"edu_verify_facts",
+     "SELECT k.principal, k.added_leaf, k.revoked_leaf, p.kind, p.type, p.name, "
+     "a.revoked_ms, coalesce(a.revoke_reason, ''), coalesce(encode(a.revoke_tx_id, 'hex'), ''), "
+     "k.pubkey IS NOT NULL, p.id IS NOT NULL, a.credential_id IS NOT NULL "
+     "FROM (VALUES (1)) AS one (x) LEFT JOIN keys k ON k.pubkey = decode($1, 'hex') "
+     "LEFT JOIN principals p ON p.id = $2 LEFT JOIN edu_anchors a ON a.credential_id = $3"},
     /* managing */
     {"edu_erase",
      "UPDATE edu_credentials SET subject_name = NULL, student_number = NULL, document = NULL, "

@@ -102,6 +102,50 @@ static size_t read_validators(PGconn *c, struct chain_note_verifier *keys, size_
     return n;
 }
 
+/* Checkpoints already opened. A verification service sees the same few checkpoints again and
+ * again (every credential anchored in one block carries the same one), and opening one costs an
+ * Ed25519 verification per signature. Kept by the SHA-256 of the whole note: the validator keys
+ * never change, so neither can the outcome. Only notes that opened are kept. */
+#define NOTES_KEPT 64
+
+static struct {
+    uint8_t hash[32];
+    struct chain_note_opened op; /* text pointing nowhere: set again on each use */
+} notes_kept[NOTES_KEPT];
+static size_t notes_n, notes_next;
+
+static int open_note(const char *note, const struct chain_note_verifier *keys, size_t n_keys,
+                     struct chain_note_opened *op)
+{
+    size_t len = strlen(note);
+    uint8_t h[32];
+    int hit = 0;
+
+    crypto_hash_sha256(h, (const unsigned char *)note, len);
+    pthread_mutex_lock(&validators_mu);
+    for (size_t i = 0; i < notes_n && !hit; i++) {
+        if (memcmp(notes_kept[i].hash, h, sizeof(h)) == 0) {
+            *op = notes_kept[i].op;
+            op->text = note;
+            hit = 1;
+        }
+    }
+    pthread_mutex_unlock(&validators_mu);
+    if (hit)
+        return 0;
+    if (chain_note_open(note, len, keys, n_keys, op) != 0)
+        return -1;
+    pthread_mutex_lock(&validators_mu);
+    memcpy(notes_kept[notes_next].hash, h, sizeof(h));
+    notes_kept[notes_next].op = *op;
+    notes_kept[notes_next].op.text = NULL;
+    notes_next = (notes_next + 1) % NOTES_KEPT;
+    if (notes_n < NOTES_KEPT)
+        notes_n++;
+    pthread_mutex_unlock(&validators_mu);
+    return 0;
+}
+
 static int get_b64_32(const json_t *v, uint8_t out[32])
 {
     const char *s = json_string_value(v);
@@ -193,8 +237,7 @@ static int anchored(PGconn *c, const json_t *vc, const json_t *ledger, struct ch
         return 0;
     }
     n_keys = validators(c, keys, MAX_VALIDATORS);
-    if (note == NULL || n_keys == 0 ||
-        chain_note_open(note, strlen(note), keys, n_keys, &op) != 0 ||
+    if (note == NULL || n_keys == 0 || open_note(note, keys, n_keys, &op) != 0 ||
         chain_checkpoint_parse(op.text, op.text_len, &cp) != 0) {
         snprintf(why, cap, "the checkpoint is not signed by a validator key of this chain");
         return 0;
@@ -232,72 +275,103 @@ out:
     return ok;
 }
 
-/* Check "issuer". */
-static int issuer(PGconn *c, const json_t *vc, const uint8_t pk[32], const struct chain_tx *tx,
-                  uint64_t leaf, char *why, size_t cap)
+/* The columns of edu_verify_facts (edu.c): the signing key's history, the anchoring org, and
+ * the credential's revocation, read in one query. */
+enum fact {
+    F_KEY_PRINCIPAL,
+    F_KEY_ADDED,
+    F_KEY_REVOKED,
+    F_ORG_KIND,
+    F_ORG_TYPE,
+    F_ORG_NAME,
+    F_REVOKED_MS,
+    F_REVOKE_REASON,
+    F_REVOKE_TX,
+    F_KEY_FOUND,
+    F_ORG_FOUND,
+    F_CRED_FOUND
+};
+
+static int fact_true(const PGresult *f, enum fact col)
 {
-    char hex[65];
-    const char *p1[1] = {hex}, *p2[1] = {tx->org};
-    const char *name = issuer_name(vc);
-    PGresult *k = NULL, *p = NULL;
+    return strcmp(PQgetvalue(f, 0, col), "t") == 0;
+}
+
+/* Check "issuer", from the facts (NULL when they could not be read). */
+static int issuer(const PGresult *f, const json_t *vc, const uint8_t pk[32],
+                  const struct chain_tx *tx, uint64_t leaf, char *why, size_t cap)
+{
+    const char *name = issuer_name(vc), *org_name;
     uint64_t added, revoked = 0;
-    int has_revoked, ok = 0;
+    int has_revoked;
 
     if (memcmp(pk, tx->signer, 32) != 0) {
         snprintf(why, cap, "the credential is signed with another key than its anchor tx");
         return 0;
     }
-    chain_hex_encode(pk, 32, hex);
-    k = PQexecPrepared(c, "core_key_history", 1, p1, NULL, NULL, 0);
-    p = PQexecPrepared(c, "edu_principal", 1, p2, NULL, NULL, 0);
-    if (PQresultStatus(k) != PGRES_TUPLES_OK || PQresultStatus(p) != PGRES_TUPLES_OK) {
+    if (f == NULL) {
         snprintf(why, cap, "the key history could not be read; try again");
-        goto out;
+        return 0;
     }
-    if (PQntuples(k) == 0 || strcmp(PQgetvalue(k, 0, 0), tx->org) != 0) {
+    if (!fact_true(f, F_KEY_FOUND) || strcmp(PQgetvalue(f, 0, F_KEY_PRINCIPAL), tx->org) != 0) {
         snprintf(why, cap, "the key never belonged to %s", tx->org);
-        goto out;
+        return 0;
     }
-    added = strtoull(PQgetvalue(k, 0, 1), NULL, 10);
-    has_revoked = !PQgetisnull(k, 0, 2);
+    added = strtoull(PQgetvalue(f, 0, F_KEY_ADDED), NULL, 10);
+    has_revoked = !PQgetisnull(f, 0, F_KEY_REVOKED);
     if (has_revoked)
-        revoked = strtoull(PQgetvalue(k, 0, 2), NULL, 10);
+        revoked = strtoull(PQgetvalue(f, 0, F_KEY_REVOKED), NULL, 10);
     if (added >= leaf) {
         snprintf(why, cap, "the key was added at leaf %" PRIu64 ", after the credential", added);
-        goto out;
+        return 0;
     }
     if (has_revoked && revoked < leaf) {
         snprintf(why, cap,
                  "the key was revoked at leaf %" PRIu64 ", before this credential (leaf %" PRIu64
                  ")",
                  revoked, leaf);
-        goto out;
+        return 0;
     }
-    if (PQntuples(p) == 0 || strcmp(PQgetvalue(p, 0, 0), "org") != 0 ||
-        strcmp(PQgetvalue(p, 0, 1), "university") != 0) {
+    if (!fact_true(f, F_ORG_FOUND) || strcmp(PQgetvalue(f, 0, F_ORG_KIND), "org") != 0 ||
+        strcmp(PQgetvalue(f, 0, F_ORG_TYPE), "university") != 0) {
         snprintf(why, cap, "%s is not an admitted organisation of type university", tx->org);
-        goto out;
+        return 0;
     }
-    if (name == NULL || strcmp(name, PQgetvalue(p, 0, 2)) != 0) {
+    org_name = PQgetvalue(f, 0, F_ORG_NAME);
+    if (name == NULL || strcmp(name, org_name) != 0) {
         snprintf(why, cap, "the issuer name is not the registered name of %s (\"%s\")", tx->org,
-                 PQgetvalue(p, 0, 2));
-        goto out;
+                 org_name);
+        return 0;
     }
     if (has_revoked)
         snprintf(why, cap,
                  "%s (%s), an admitted university; its key was added at leaf %" PRIu64
                  " and revoked at leaf %" PRIu64 ", after this credential, which stays valid",
-                 PQgetvalue(p, 0, 2), tx->org, added, revoked);
+                 org_name, tx->org, added, revoked);
     else
         snprintf(why, cap,
                  "%s (%s), an admitted university; its key was added at leaf %" PRIu64
                  " and is active",
-                 PQgetvalue(p, 0, 2), tx->org, added);
-    ok = 1;
-out:
-    PQclear(k);
-    PQclear(p);
-    return ok;
+                 org_name, tx->org, added);
+    return 1;
+}
+
+/* Reads the facts for the key pk (when have_pk), the org of tx (when not NULL) and the
+ * credential id (when not NULL). NULL when the query failed. */
+static PGresult *read_facts(PGconn *c, const uint8_t pk[32], int have_pk, const struct chain_tx *tx,
+                            const char *id)
+{
+    char hex[65];
+    const char *params[3] = {have_pk ? hex : NULL, tx ? tx->org : NULL, id};
+    PGresult *f;
+
+    chain_hex_encode(pk, 32, hex);
+    f = PQexecPrepared(c, "edu_verify_facts", 3, params, NULL, NULL, 0);
+    if (PQresultStatus(f) != PGRES_TUPLES_OK || PQntuples(f) < 1) {
+        PQclear(f);
+        return NULL;
+    }
+    return f;
 }
 
 json_t *edu_verify_bundle(struct srv *s, PGconn *c, const json_t *bundle)
@@ -310,8 +384,9 @@ json_t *edu_verify_bundle(struct srv *s, PGconn *c, const json_t *bundle)
     char why[400], date[16];
     const char *from, *until, *id = json_string_value(json_object_get(vc, "id"));
     uint64_t leaf = 0;
-    int sig_ok, anchor_ok;
+    int sig_ok, anchor_ok, id_known;
     int64_t now = edu_now_ms();
+    PGresult *facts;
     json_t *out, *revoked = NULL;
 
     (void)s;
@@ -334,38 +409,36 @@ json_t *edu_verify_bundle(struct srv *s, PGconn *c, const json_t *bundle)
     if (!json_is_object(vc))
         snprintf(why, sizeof(why), "the bundle holds no credential");
     check(&v, "anchored", anchor_ok, "%s", why);
+    id_known = id != NULL && strncmp(id, "urn:uuid:", 9) == 0 && edu_uuid_valid(id + 9);
+    facts = read_facts(c, pk, sig_ok, anchor_ok ? tx : NULL, id_known ? id : NULL);
     /* 3. issuer */
     if (!sig_ok || !anchor_ok)
         check(&v, "issuer", 0, "cannot be established without a valid signature and anchor");
     else
-        check(&v, "issuer", issuer(c, vc, pk, tx, leaf, why, sizeof(why)), "%s", why);
+        check(&v, "issuer", issuer(facts, vc, pk, tx, leaf, why, sizeof(why)), "%s", why);
     /* 4. revocation */
-    if (id == NULL || strncmp(id, "urn:uuid:", 9) != 0 || !edu_uuid_valid(id + 9)) {
+    if (!id_known) {
         check(&v, "revocation", 0, "the credential has no id this ledger knows");
+    } else if (facts == NULL) {
+        check(&v, "revocation", 0, "the revocation status could not be read; try again");
+    } else if (!fact_true(facts, F_CRED_FOUND)) {
+        check(&v, "revocation", anchor_ok ? 0 : 1,
+              anchor_ok ? "this node does not know the credential"
+                        : "not checked: the credential is not anchored");
+        if (!anchor_ok)
+            v.revoked = 0;
+    } else if (!PQgetisnull(facts, 0, F_REVOKED_MS)) {
+        int64_t at = strtoll(PQgetvalue(facts, 0, F_REVOKED_MS), NULL, 10);
+        const char *reason = PQgetvalue(facts, 0, F_REVOKE_REASON);
+
+        edu_date_of_ms(at, date, sizeof(date));
+        check(&v, "revocation", 0, "revoked on %s: %s", date, reason);
+        revoked = json_pack("{s:I, s:s, s:s, s:s}", "at_ms", (json_int_t)at, "date", date, "reason",
+                            reason, "tx_id", PQgetvalue(facts, 0, F_REVOKE_TX));
     } else {
-        const char *params[1] = {id};
-        PGresult *res = PQexecPrepared(c, "edu_status", 1, params, NULL, NULL, 0);
-
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            check(&v, "revocation", 0, "the revocation status could not be read; try again");
-        } else if (PQntuples(res) == 0) {
-            check(&v, "revocation", anchor_ok ? 0 : 1,
-                  anchor_ok ? "this node does not know the credential"
-                            : "not checked: the credential is not anchored");
-            if (!anchor_ok)
-                v.revoked = 0;
-        } else if (!PQgetisnull(res, 0, 5)) {
-            int64_t at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-
-            edu_date_of_ms(at, date, sizeof(date));
-            check(&v, "revocation", 0, "revoked on %s: %s", date, PQgetvalue(res, 0, 6));
-            revoked = json_pack("{s:I, s:s, s:s, s:s}", "at_ms", (json_int_t)at, "date", date,
-                                "reason", PQgetvalue(res, 0, 6), "tx_id", PQgetvalue(res, 0, 7));
-        } else {
-            check(&v, "revocation", 1, "not revoked");
-        }
-        PQclear(res);
+        check(&v, "revocation", 1, "not revoked");
     }
+    PQclear(facts);
     /* 5. validity period */
     from = json_string_value(json_object_get(vc, "validFrom"));
     until = json_string_value(json_object_get(vc, "validUntil"));
@@ -405,6 +478,7 @@ unsigned edu_verify(struct srv_req *r)
     PGconn *c;
     json_t *out;
 
+    r->reads_only = 1; /* a public question: nothing changes, so no audit row */
     if (!json_is_object(r->json))
         return srv_reply_error(r, 400, "malformed_json", "send a credential bundle object", NULL);
     if ((c = db_acquire(r->srv->pool, 1000, NULL)) == NULL)
