@@ -128,6 +128,8 @@ static long login(const char *user, const char *pw, struct sess *s)
     return status;
 }
 
+#define SHA_ZERO "0000000000000000000000000000000000000000000000000000000000000000"
+
 /* Waits until the audit log holds n rows (the writer is asynchronous). */
 static void wait_rows(long long n)
 {
@@ -292,6 +294,13 @@ START_TEST(writes_are_logged_reads_are_not)
     call("GET", "/api/auth/me", NULL, &admin, &r); /* a read: no row */
     ck_assert_int_eq(r.status, 200);
     lx_resp_free(&r);
+    /* the public verifications are POSTs that change nothing: no row either */
+    call("POST", "/api/evidence/verify", "{\"sha256\":\"" SHA_ZERO "\"}", &bad, &r);
+    ck_assert_int_eq(r.status, 200);
+    lx_resp_free(&r);
+    call("POST", "/api/edu/verify", "{}", &bad, &r);
+    ck_assert_int_eq(r.status, 200);
+    lx_resp_free(&r);
     lx_keygen("logged", &k);
     register_org("logged", "university", &k); /* anonymous POST /api/chain/tx */
     call("POST", "/api/no/such/thing", "{}", &admin, &r);
@@ -326,8 +335,9 @@ START_TEST(writes_are_logged_reads_are_not)
         ck_assert_str_eq(field(a, "prev_hash"), field(b, "hash"));
     }
     json_decref(rows);
-    /* no GET was recorded, and no secret */
+    /* no GET was recorded, no verification, and no secret */
     ck_assert_int_eq(sql_int("SELECT count(*) FROM audit_log WHERE method IN ('GET', 'HEAD')"), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM audit_log WHERE route LIKE '%/verify'"), 0);
     csv = sql_value("SELECT string_agg(audit_log::text, E'\\n') FROM audit_log");
     ck_assert_ptr_null(strstr(csv, ADMIN_PW));
     ck_assert_ptr_null(strstr(csv, "wrong password"));
