@@ -34,8 +34,9 @@
 #define INDEX_MASK    ((UINT64_C(1) << INDEX_BITS) - 1)
 #define MAX_LEAVES    (INDEX_MASK - 1)
 #define CHUNK_LEAVES  65536u /* leaves per query and per pread while checking or rebuilding */
-#define RETRY_SECONDS 1
-#define PROBE_READ    8u /* slots per pread of a lookup */
+#define RETRY_SECONDS 1      /* after a failure; doubled while failures go on */
+#define RETRY_MAX_S   64     /* a full disk or a database down is not retried faster than this */
+#define PROBE_READ    8u     /* slots per pread of a lookup */
 #define MAX_OFFERED   65536u /* leaves handed over and not yet written (2 MiB); more are dropped */
 
 struct lx_leafstore {
@@ -43,12 +44,12 @@ struct lx_leafstore {
     int leaves_fd;
     pthread_rwlock_t index_mu; /* index_fd and slots: shared by lookups, taken for a swap */
     int index_fd;
-    uint64_t slots;              /* a power of two, 0 before the first build */
-    uint64_t held;               /* leaves in leaves.bin (writer) */
-    _Atomic uint64_t size;       /* leaves readers may use */
-    _Atomic uint64_t gen;        /* bumped when readable leaves are dropped */
-    _Atomic uint64_t damaged;    /* the gen a failed proof reported, 0 for none */
-    struct db_pool *pool;        /* the follower's, borrowed */
+    uint64_t slots;           /* a power of two, 0 before the first build */
+    uint64_t held;            /* leaves in leaves.bin (writer) */
+    _Atomic uint64_t size;    /* leaves readers may use */
+    _Atomic uint64_t gen;     /* bumped when readable leaves are dropped */
+    _Atomic uint64_t damaged; /* the gen a failed proof reported, 0 for none */
+    struct db_pool *pool;     /* the follower's, borrowed */
     const struct lx_nodecache *nc;
     pthread_t thread;
     int following;
@@ -140,7 +141,7 @@ static int insert_file(int fd, uint64_t slots, const uint8_t h[HASH], uint64_t i
  * mapping is resident only while the build runs. */
 static int build_index(struct lx_leafstore *ls, uint64_t n, uint64_t slots)
 {
-    uint8_t (*buf)[HASH] = malloc((size_t)CHUNK_LEAVES * HASH);
+    uint8_t(*buf)[HASH] = malloc((size_t)CHUNK_LEAVES * HASH);
     uint64_t *map = MAP_FAILED;
     size_t bytes = (size_t)slots * sizeof(uint64_t);
     int fd = open(ls->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), old, rc = -1;
@@ -492,9 +493,8 @@ static int write_offers(struct lx_leafstore *ls, const struct offer *o, uint8_t 
 
         if (rc != 0)
             return rc;
-        if (skip < o->n &&
-            lx_leafstore_append(ls, ls->held, (const uint8_t(*)[HASH])o->hash + skip,
-                                o->n - (size_t)skip) != 0) {
+        if (skip < o->n && lx_leafstore_append(ls, ls->held, (const uint8_t(*)[HASH])o->hash + skip,
+                                               o->n - (size_t)skip) != 0) {
             srv_log_error("leaf copy: cannot write %s: %s", ls->leaves_path, strerror(errno));
             return -2;
         }
@@ -502,8 +502,9 @@ static int write_offers(struct lx_leafstore *ls, const struct offer *o, uint8_t 
     return 0;
 }
 
-/* Waits for a kick, a stop, or `seconds`; returns whether to stop. */
-static int wait_kick(struct lx_leafstore *ls, int seconds)
+/* Waits for a kick (unless only a stop may end the wait: after a failure), a stop, or
+ * `seconds`; returns whether to stop. */
+static int wait_kick(struct lx_leafstore *ls, int seconds, int kicks_wake)
 {
     struct timespec until;
     int stop;
@@ -511,7 +512,7 @@ static int wait_kick(struct lx_leafstore *ls, int seconds)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += seconds;
     pthread_mutex_lock(&ls->mu);
-    while (!ls->kicked && !ls->stopping)
+    while (!(ls->kicked && kicks_wake) && !ls->stopping)
         if (pthread_cond_timedwait(&ls->wake, &ls->mu, &until) != 0)
             break;
     ls->kicked = 0;
@@ -542,9 +543,9 @@ static int restart_from(struct lx_leafstore *ls, uint64_t keep)
 static void *follow_main(void *arg)
 {
     struct lx_leafstore *ls = arg;
-    uint8_t (*buf)[HASH] = malloc((size_t)CHUNK_LEAVES * HASH);
+    uint8_t(*buf)[HASH] = malloc((size_t)CHUNK_LEAVES * HASH);
     uint64_t held = ls->held, good;
-    int ready;
+    int ready, retry_s = RETRY_SECONDS;
 
     if (buf == NULL)
         return NULL;
@@ -576,7 +577,11 @@ static void *follow_main(void *arg)
                 ready = restart_from(ls, atomic_load(&ls->size));
         }
         free_offers(offers);
-        if (wait_kick(ls, ready && rc == 0 ? 60 : RETRY_SECONDS))
+        if (ready && rc == 0)
+            retry_s = RETRY_SECONDS;
+        else if (retry_s < RETRY_MAX_S)
+            retry_s *= 2;
+        if (wait_kick(ls, ready && rc == 0 ? 60 : retry_s, ready && rc == 0))
             break;
     }
     free(buf);
