@@ -769,6 +769,36 @@ struct big_tx {
     uint64_t leaf;
 };
 
+/* Registers `count` organisations named prefix<first>, prefix<first + 1>, ... in one batch and
+ * records each tx in out[]; returns how many were answered. */
+static size_t register_batch(struct lx_server *s, const struct chain_note_signer *admin,
+                             const char *prefix, int count, struct big_tx *out, size_t first)
+{
+    json_t *batch = json_array(), *ans;
+    size_t n;
+
+    for (int i = 0; i < count; i++) {
+        struct chain_note_signer k;
+        char id[24];
+
+        snprintf(id, sizeof(id), "%s%zu", prefix, first + (size_t)i);
+        lx_keygen(id, &k);
+        json_array_append_new(batch, org_register(admin, id, &k));
+    }
+    ans = submit(s, batch);
+    for (n = 0; n < json_array_size(ans); n++) {
+        json_t *a = json_array_get(ans, n);
+
+        snprintf(out[n].id, sizeof(out[n].id), "%s",
+                 json_string_value(json_object_get(a, "tx_id")));
+        out[n].leaf = u64(a, "leaf_index");
+        out[n].tx = json_incref(json_array_get(batch, n));
+    }
+    json_decref(ans);
+    json_decref(batch);
+    return n;
+}
+
 static void big_check_head(struct lx_server *s, const struct big_tx *t, size_t n, size_t step)
 {
     for (size_t i = 0; i < n; i += step) {
@@ -797,28 +827,9 @@ START_TEST(proofs_across_tiles)
     lx_server_start(&s, NULL);
     lx_admin_key(&s, &admin);
     for (int b = 0; b < BIG_BATCHES; b++) {
-        json_t *batch = json_array(), *ans;
         struct chain_checkpoint cp;
 
-        for (int i = 0; i < big_batch[b]; i++) {
-            struct chain_note_signer k;
-            char id[24];
-
-            snprintf(id, sizeof(id), "tile%zu", n + (size_t)i);
-            lx_keygen(id, &k);
-            json_array_append_new(batch, org_register(&admin, id, &k));
-        }
-        ans = submit(&s, batch);
-        for (size_t i = 0; i < json_array_size(ans); i++, n++) {
-            json_t *a = json_array_get(ans, i);
-
-            snprintf(t[n].id, sizeof(t[n].id), "%s",
-                     json_string_value(json_object_get(a, "tx_id")));
-            t[n].leaf = u64(a, "leaf_index");
-            t[n].tx = json_incref(json_array_get(batch, i));
-        }
-        json_decref(ans);
-        json_decref(batch);
+        n += register_batch(&s, &admin, "tile", big_batch[b], t + n, n);
         latest(&s, &cp);
         sizes[b] = cp.size;
         memcpy(roots[b], cp.root, CHAIN_HASH_LEN);
@@ -954,29 +965,8 @@ START_TEST(proofs_from_leaf_copy)
     memset(&s, 0, sizeof(s));
     lx_server_start(&s, NULL);
     lx_admin_key(&s, &admin);
-    for (int b = 0; b < 2; b++) {
-        json_t *batch = json_array(), *ans;
-
-        for (int i = 0; i < 90; i++) {
-            struct chain_note_signer key;
-            char id[24];
-
-            snprintf(id, sizeof(id), "copy%zu", n + (size_t)i);
-            lx_keygen(id, &key);
-            json_array_append_new(batch, org_register(&admin, id, &key));
-        }
-        ans = submit(&s, batch);
-        for (size_t i = 0; i < json_array_size(ans); i++, n++) {
-            json_t *a = json_array_get(ans, i);
-
-            snprintf(t[n].id, sizeof(t[n].id), "%s",
-                     json_string_value(json_object_get(a, "tx_id")));
-            t[n].leaf = u64(a, "leaf_index");
-            t[n].tx = json_incref(json_array_get(batch, i));
-        }
-        json_decref(ans);
-        json_decref(batch);
-    }
+    for (int b = 0; b < 2; b++)
+        n += register_batch(&s, &admin, "copy", 90, t + n, n);
     ck_assert_uint_eq(n, 180);
     latest(&s, &cp);
     snprintf(bin, sizeof(bin), "%s/data/leaves.bin", s.dir);
