@@ -34,17 +34,17 @@ static const uint32_t K[64] = {
  * four words at a time: group i (i >= 4) is msg2(msg1(g[i-4], g[i-3]) + words 4i-7..4i-4,
  * g[i-1]), which is FIPS 180-4's W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16]. */
 __attribute__((target("sha,sse4.1,ssse3"))) static void compress_ni(uint32_t state[8],
-                                                                      const uint8_t *p, size_t n)
+                                                                    const uint8_t *p, size_t n)
 {
     const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
     __m128i t = _mm_loadu_si128((const __m128i *)(const void *)&state[0]);
     __m128i s1 = _mm_loadu_si128((const __m128i *)(const void *)&state[4]);
     __m128i s0;
 
-    t = _mm_shuffle_epi32(t, 0xb1);      /* CDAB */
-    s1 = _mm_shuffle_epi32(s1, 0x1b);    /* EFGH */
-    s0 = _mm_alignr_epi8(t, s1, 8);      /* ABEF */
-    s1 = _mm_blend_epi16(s1, t, 0xf0);   /* CDGH */
+    t = _mm_shuffle_epi32(t, 0xb1);    /* CDAB */
+    s1 = _mm_shuffle_epi32(s1, 0x1b);  /* EFGH */
+    s0 = _mm_alignr_epi8(t, s1, 8);    /* ABEF */
+    s1 = _mm_blend_epi16(s1, t, 0xf0); /* CDGH */
     for (; n > 0; n--, p += 64) {
         __m128i save0 = s0, save1 = s1, g[4];
 
@@ -68,10 +68,10 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void compress_ni(uint32_t sta
         s0 = _mm_add_epi32(s0, save0);
         s1 = _mm_add_epi32(s1, save1);
     }
-    t = _mm_shuffle_epi32(s0, 0x1b);     /* FEBA */
-    s1 = _mm_shuffle_epi32(s1, 0xb1);    /* DCHG */
-    s0 = _mm_blend_epi16(t, s1, 0xf0);   /* DCBA */
-    s1 = _mm_alignr_epi8(s1, t, 8);      /* HGFE */
+    t = _mm_shuffle_epi32(s0, 0x1b);   /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xb1);  /* DCHG */
+    s0 = _mm_blend_epi16(t, s1, 0xf0); /* DCBA */
+    s1 = _mm_alignr_epi8(s1, t, 8);    /* HGFE */
     _mm_storeu_si128((__m128i *)(void *)&state[0], s0);
     _mm_storeu_si128((__m128i *)(void *)&state[4], s1);
 }
@@ -115,8 +115,8 @@ static void put_be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-void chain_sha256_prefixed(uint8_t prefix, const uint8_t *a, size_t na, const uint8_t *b,
-                           size_t nb, uint8_t out[32])
+void chain_sha256_prefixed(uint8_t prefix, const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                           uint8_t out[32])
 {
 #ifdef HAVE_SHA_NI_CODE
     if (chain_sha256_accelerated()) {

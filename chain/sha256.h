@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 /* out = SHA-256(prefix || a[0..na) || b[0..nb)). out may alias a or b. */
-void chain_sha256_prefixed(uint8_t prefix, const uint8_t *a, size_t na, const uint8_t *b,
-                           size_t nb, uint8_t out[32]);
+void chain_sha256_prefixed(uint8_t prefix, const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                           uint8_t out[32]);
 
 /* Whether the SHA extensions are used. */
 int chain_sha256_accelerated(void);

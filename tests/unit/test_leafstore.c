@@ -93,8 +93,8 @@ START_TEST(append_find_read)
 
         if (first + n > LEAVES)
             n = LEAVES - first;
-        ck_assert_int_eq(lx_leafstore_append(ls, first, (const uint8_t(*)[CHAIN_HASH_LEN])leaf + first, n),
-                         0);
+        ck_assert_int_eq(
+            lx_leafstore_append(ls, first, (const uint8_t(*)[CHAIN_HASH_LEN])leaf + first, n), 0);
         first += n;
         ck_assert_uint_eq(size_of(ls), first);
     }
