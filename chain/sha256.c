@@ -133,11 +133,12 @@ void chain_sha256_prefixed(uint8_t prefix, const uint8_t *a, size_t na, const ui
         while (parts < 2) {
             size_t take = 64 - fill < left[parts] ? 64 - fill : left[parts];
 
-            if (take > 0)
+            if (take > 0) { /* an empty part may be NULL, and NULL + 0 is undefined */
                 memcpy(blk + fill, src[parts], take);
-            fill += take;
-            src[parts] += take;
-            left[parts] -= take;
+                src[parts] += take;
+                left[parts] -= take;
+                fill += take;
+            }
             if (left[parts] == 0)
                 parts++;
             if (fill == 64) {
