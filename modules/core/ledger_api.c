@@ -241,11 +241,8 @@ static json_t *path_json(const uint8_t (*path)[CHAIN_HASH_LEN], size_t n)
     return a;
 }
 
-/* Builds {"leaf_index","tree_size","leaf_hash","path"} for leaf leaf_index (leaf hash
- * leaf_hash) in the tree of size tree_size > leaf_index. *out is new (json_decref it).
- * Returns 0, LA_DB, LA_DATA or LA_NOMEM. */
-/* The audit path of leaf_index in the tree of tree_size; see lx_nodes_fetch for where the
- * nodes come from (c may be NULL). */
+/* The audit path of leaf_index in the tree of size tree_size > leaf_index; see lx_nodes_fetch
+ * for where the nodes come from (c may be NULL). Returns 0, LA_DB or LA_DATA. */
 static int proof_path(PGconn *c, const struct lx_nodecache *nc, const struct lx_leaves *known,
                       size_t n_known, uint64_t leaf_index, uint64_t tree_size,
                       uint8_t (*path)[CHAIN_HASH_LEN], size_t *n_path)
@@ -267,7 +264,9 @@ static int proof_path(PGconn *c, const struct lx_nodecache *nc, const struct lx_
     return LA_OK;
 }
 
-/* The proof's JSON, without its checkpoint. */
+/* Builds {"leaf_index","tree_size","leaf_hash","path"} for leaf leaf_index (leaf hash
+ * leaf_hash): the proof inside a bundle. *out is new (json_decref it). Returns 0, LA_DB, LA_DATA
+ * or LA_NOMEM. */
 static int proof_object(uint64_t leaf_index, uint64_t tree_size,
                         const uint8_t leaf_hash[CHAIN_HASH_LEN],
                         const uint8_t (*path)[CHAIN_HASH_LEN], size_t n_path, json_t **out)
@@ -282,6 +281,7 @@ static int proof_object(uint64_t leaf_index, uint64_t tree_size,
     return LA_OK;
 }
 
+/* proof_path, then proof_object. */
 static int proof_json(PGconn *c, const struct lx_nodecache *nc, const struct lx_leaves *known,
                       size_t n_known, uint64_t leaf_index, uint64_t tree_size,
                       const uint8_t leaf_hash[CHAIN_HASH_LEN], json_t **out)
@@ -407,27 +407,15 @@ out:
 
 /* ---- GET /api/chain/proof/:id[?tree_size=N] --------------------------------------------- */
 
-/* Answers a proof built with result rc (proof stolen, may be NULL) with its checkpoint. */
-static unsigned reply_proof(struct srv_req *r, PGconn *c, int rc, json_t *proof,
-                            const char *checkpoint)
-{
-    if (rc == LA_OK && json_object_set_new(proof, "checkpoint", json_string(checkpoint)) != 0)
-        rc = LA_NOMEM;
-    if (rc != LA_OK) {
-        json_decref(proof);
-        return reply_failure(r, c, rc);
-    }
-    return srv_reply_json(r, 200, proof);
-}
-
 /* The leaves a proof against the head needs below the stored level: those of the tx's own tile
  * and of the last, partial tile. */
 struct proof_leaves {
-    uint64_t leaf_index;                             /* the tx's */
-    int found;                                       /* the tx is in the log */
-    size_t n;                                        /* leaves read */
-    uint64_t index[2 * LX_NODES_TILE];               /* their positions, ascending */
-    uint8_t hash[2 * LX_NODES_TILE][CHAIN_HASH_LEN]; /* their hashes */
+    uint64_t leaf_index;                                 /* the tx's */
+    int found;                                           /* the tx is in the log */
+    size_t n;                                            /* leaves read */
+    uint64_t index[2 * LX_NODES_TILE];                   /* their positions, ascending */
+    uint8_t hash[2 * LX_NODES_TILE][CHAIN_HASH_LEN];     /* their hashes */
+    uint8_t path[CHAIN_MERKLE_MAX_PATH][CHAIN_HASH_LEN]; /* the proof built from them */
 };
 
 static int cmp_leaf(const void *a, const void *b)
@@ -509,10 +497,6 @@ static size_t leaf_runs(const struct proof_leaves *pl, struct lx_leaves *runs, s
     return k;
 }
 
-/* GET /api/chain/proof/:id against the head, from the sequencer's checkpoint and node cache
- * and one query for the leaves of two tiles. Returns the status of the answer, or 0 when this
- * path cannot serve (no sequencer here, or the tx is newer than the checkpoint read) and the
- * general one must. */
 /* Appends s to p as the inside of a JSON string, as Jansson would write it; p has room for 6
  * bytes per byte of s. Returns the new end. */
 static char *json_escape_to(char *p, const char *s)
@@ -537,19 +521,21 @@ static char *json_escape_to(char *p, const char *s)
     return p;
 }
 
-/* The proof answer written directly, with the same members in the same order as the Jansson
- * path: building and dumping a Jansson tree was a sixth of a proof's CPU. */
-static unsigned reply_proof_text(struct srv_req *r, uint64_t leaf_index, uint64_t tree_size,
-                                 const uint8_t leaf_hash[CHAIN_HASH_LEN],
-                                 const uint8_t (*path)[CHAIN_HASH_LEN], size_t n_path,
-                                 const char *note)
+/* Answers GET /api/chain/proof with the proof whose path was built with result rc, and its
+ * checkpoint note; c (may be NULL) says why a failed rc failed. The answer is written directly:
+ * building and dumping a Jansson tree was a sixth of a proof's CPU. */
+static unsigned reply_proof(struct srv_req *r, PGconn *c, int rc, uint64_t leaf_index,
+                            uint64_t tree_size, const uint8_t leaf_hash[CHAIN_HASH_LEN],
+                            const uint8_t (*path)[CHAIN_HASH_LEN], size_t n_path, const char *note)
 {
     enum { B64 = CHAIN_B64_LEN(CHAIN_HASH_LEN) };
     size_t cap = 128 + (n_path + 1) * (B64 + 3) + 6 * strlen(note);
-    char *text = malloc(cap), *p;
+    char *text, *p;
     unsigned status;
 
-    if (text == NULL)
+    if (rc != LA_OK)
+        return reply_failure(r, c, rc);
+    if ((text = malloc(cap)) == NULL)
         return srv_reply_error(r, 500, "internal", "out of memory", NULL);
     p = text + sprintf(text,
                        "{\"leaf_index\":%" PRIu64 ",\"tree_size\":%" PRIu64 ",\"leaf_hash\":\"",
@@ -642,13 +628,17 @@ static unsigned proof_from_copy(struct srv_req *r, const uint8_t hash[CHAIN_HASH
         lx_leafstore_damaged(ls, gen);
         goto out;
     }
-    status =
-        reply_proof_text(r, idx, size, hash, (const uint8_t(*)[CHAIN_HASH_LEN])path, n_path, note);
+    status = reply_proof(r, NULL, LA_OK, idx, size, hash, (const uint8_t(*)[CHAIN_HASH_LEN])path,
+                         n_path, note);
 out:
     free(note);
     return status;
 }
 
+/* GET /api/chain/proof/:id against the head, from the sequencer's checkpoint and node cache
+ * and one query for the leaves of two tiles. Returns the status of the answer, or 0 when this
+ * path cannot serve (no sequencer here, or the tx is newer than the checkpoint read) and the
+ * general one must. */
 static unsigned proof_at_head(struct srv_req *r, PGconn *c, const char *id_hex,
                               const uint8_t hash[CHAIN_HASH_LEN])
 {
@@ -656,7 +646,7 @@ static unsigned proof_at_head(struct srv_req *r, PGconn *c, const char *id_hex,
     struct lx_leaves runs[4];
     uint64_t size = 0;
     char *note = seq_checkpoint(r->srv->seq, &size);
-    json_t *proof = NULL;
+    size_t n_path = 0;
     unsigned status = 0;
     int rc;
 
@@ -671,9 +661,10 @@ static unsigned proof_at_head(struct srv_req *r, PGconn *c, const char *id_hex,
         goto out;
     }
     if (rc == LA_OK)
-        rc = proof_json(c, seq_nodes(r->srv->seq), runs, leaf_runs(pl, runs, 4), pl->leaf_index,
-                        size, hash, &proof);
-    status = reply_proof(r, c, rc, proof, note);
+        rc = proof_path(c, seq_nodes(r->srv->seq), runs, leaf_runs(pl, runs, 4), pl->leaf_index,
+                        size, pl->path, &n_path);
+    status = reply_proof(r, c, rc, pl->leaf_index, size, hash,
+                         (const uint8_t(*)[CHAIN_HASH_LEN])pl->path, n_path, note);
 out:
     free(pl);
     free(note);
@@ -687,7 +678,8 @@ unsigned core_get_proof(struct srv_req *r)
     struct head h = {0};
     PGconn *c = NULL;
     PGresult *res = NULL;
-    json_t *proof = NULL;
+    uint8_t path[CHAIN_MERKLE_MAX_PATH][CHAIN_HASH_LEN];
+    size_t n_path = 0;
     uint64_t size = 0;
     unsigned status;
     int rc, at_head;
@@ -739,8 +731,9 @@ unsigned core_get_proof(struct srv_req *r)
             goto out;
         }
     }
-    rc = proof_json(c, seq_nodes(r->srv->seq), NULL, 0, t.leaf_index, size, t.hash, &proof);
-    status = reply_proof(r, c, rc, proof, h.checkpoint);
+    rc = proof_path(c, seq_nodes(r->srv->seq), NULL, 0, t.leaf_index, size, path, &n_path);
+    status = reply_proof(r, c, rc, t.leaf_index, size, t.hash,
+                         (const uint8_t(*)[CHAIN_HASH_LEN])path, n_path, h.checkpoint);
 out:
     json_decref(t.tx);
     free(h.checkpoint);
