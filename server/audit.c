@@ -119,6 +119,19 @@ static PGresult *exec(struct audit *a, const char *sql, ExecStatusType want)
     return res;
 }
 
+/* Runs statements that return no rows (cursor declarations) in order. AU_OK or AU_DB. */
+static int exec_all(struct audit *a, const char *const *sql, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        PGresult *res = exec(a, sql[i], PGRES_COMMAND_OK);
+
+        if (res == NULL)
+            return AU_DB;
+        PQclear(res);
+    }
+    return AU_OK;
+}
+
 /* Moves cu to its next row. Returns 1 (row available: cu->res, cu->row), 0 at the end, or AU_DB. */
 static int cursor_next(struct audit *a, struct cursor *cu)
 {
@@ -680,11 +693,8 @@ static int check_log(struct audit *a)
         return AU_OK;
     }
     PQclear(res);
-    for (size_t i = 0; rc == AU_OK && i < sizeof(setup) / sizeof(setup[0]); i++) {
-        res = exec(a, setup[i], PGRES_COMMAND_OK);
-        rc = res == NULL ? AU_DB : AU_OK;
-        PQclear(res);
-    }
+    if (rc == AU_OK)
+        rc = exec_all(a, setup, sizeof(setup) / sizeof(setup[0]));
     if (rc == AU_OK)
         rc = walk_log(a, &rows, &anchors, &n_rows, &n_anchors);
     PQclear(rows.res);
@@ -950,18 +960,14 @@ static int check_derived(struct audit *a)
     struct cursor blocks = {.fetch = "FETCH 500 FROM audit_replay_blocks"};
     struct cursor txs = {.fetch = "FETCH 200 FROM audit_replay_txs"};
     long long rows[N_DERIVED] = {0};
-    PGresult *res;
     int rc = AU_OK;
 
     if (a->missing != NULL)
         return bad_log(a, "%s: the ledger-derived table is missing", a->missing);
     if (!a->shadow)
         return AU_OK;
-    for (size_t i = 0; rc == AU_OK && i < sizeof(setup) / sizeof(setup[0]); i++) {
-        res = exec(a, setup[i], PGRES_COMMAND_OK);
-        rc = res == NULL ? AU_DB : AU_OK;
-        PQclear(res);
-    }
+    if (rc == AU_OK)
+        rc = exec_all(a, setup, sizeof(setup) / sizeof(setup[0]));
     for (a->height = 0; rc == AU_OK; a->height++) {
         int r = cursor_next(a, &blocks);
 
@@ -1039,7 +1045,6 @@ int srv_audit(PGconn *c, FILE *out)
     };
     struct audit *a = calloc(1, sizeof(*a));
     uint64_t n_blocks = 0, n_txs = 0;
-    PGresult *res;
     int rc = AU_OK;
 
     if (a == NULL) {
@@ -1054,11 +1059,8 @@ int srv_audit(PGconn *c, FILE *out)
     a->txs.fetch = "FETCH 200 FROM audit_txs";
     a->nodes.fetch = "FETCH 2000 FROM audit_nodes";
     rc = shadow_setup(a); /* before BEGIN: it creates the temporary twins */
-    for (size_t i = 0; rc == AU_OK && i < sizeof(setup) / sizeof(setup[0]); i++) {
-        res = exec(a, setup[i], PGRES_COMMAND_OK);
-        rc = res == NULL ? AU_DB : AU_OK;
-        PQclear(res);
-    }
+    if (rc == AU_OK)
+        rc = exec_all(a, setup, sizeof(setup) / sizeof(setup[0]));
     if (rc == AU_OK)
         rc = walk(a, &n_blocks, &n_txs);
     if (rc == AU_OK)
