@@ -344,6 +344,29 @@ START_TEST(tampering_is_caught)
     ASSERT_LINE(&run, 0, "anchored hash");
     free(run.out);
     json_decref(t);
+
+    /* a checkpoint that opened once is kept by its whole text: once the bundle has verified, the
+     * same checkpoint body with one signature byte changed is still refused */
+    v = verify_api(bundle);
+    ck_assert_str_eq(lx_str(v, "verdict"), "valid");
+    json_decref(v);
+    t = json_deep_copy(bundle);
+    {
+        json_t *ledger = json_object_get(t, "ledger");
+        char *note = strdup(lx_str(ledger, "checkpoint"));
+        size_t len = strlen(note);
+
+        ck_assert_uint_gt(len, 10);
+        note[len - 4] = note[len - 4] == 'A' ? 'B' : 'A'; /* inside the last signature */
+        json_object_set_new(ledger, "checkpoint", json_string(note));
+        free(note);
+    }
+    v = verify_api(t);
+    ck_assert_str_eq(lx_str(v, "verdict"), "invalid");
+    ck_assert_int_eq(check_ok(v, "anchored", detail, sizeof(detail)), 0);
+    ck_assert_ptr_nonnull(strstr(detail, "not signed by a validator key"));
+    json_decref(v);
+    json_decref(t);
     json_decref(bundle);
 }
 END_TEST
