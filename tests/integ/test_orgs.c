@@ -491,6 +491,71 @@ START_TEST(rotation_keeps_old_records)
 }
 END_TEST
 
+/* Signs up username (principal id) with a key of its own; returns the tx it must sign. */
+static json_t *signup_pending(const char *username, const char *id, const char *pub)
+{
+    json_t *doc = lx_expect(&srv, NULL, "POST", "/api/auth/signup",
+                            json_pack("{s:s, s:s, s:s, s:s, s:s}", "username", username, "password",
+                                      USER_PW, "type", "donor", "id", id, "public_key", pub),
+                            201);
+    json_t *tx = json_deep_copy(json_object_get(doc, "tx"));
+
+    ck_assert_str_eq(lx_str(doc, "status"), "pending");
+    json_decref(doc);
+    return tx;
+}
+
+/* The principal username's account is linked to, "" when none. */
+static void expect_linked(const char *username, const char *principal)
+{
+    struct lx_cred who;
+    json_t *me;
+
+    login(username, USER_PW, &who);
+    me = lx_expect(&srv, &who, "GET", "/api/auth/me", NULL, 200);
+    ck_assert_str_eq(lx_str(me, "principal"), principal);
+    json_decref(me);
+}
+
+/* Two accounts wait on one block: the one whose own key registers its id is linked; the other,
+ * whose id someone else registers first with another key, stays unlinked. The link is made
+ * once per statement over the block's new keys (032_keys_link_per_statement.sql), so both
+ * conditions of its join are held here with several keys in one statement. */
+static void link_in_one_block(void)
+{
+    struct chain_note_signer zhao, qian, squatter;
+    char zpub[64], qpub[64], spub[64];
+    json_t *ztx, *qtx, *batch;
+    struct lx_resp r;
+
+    lx_keygen("zhao", &zhao);
+    lx_keygen("qian", &qian);
+    lx_keygen("squatter", &squatter);
+    lx_pub_b64(&zhao, zpub, sizeof(zpub));
+    lx_pub_b64(&qian, qpub, sizeof(qpub));
+    lx_pub_b64(&squatter, spub, sizeof(spub));
+    ztx = signup_pending("zhao.lei", "zhao-lei", zpub);
+    qtx = signup_pending("qian.fang", "qian-fang", qpub);
+    ck_assert_int_eq(chain_tx_sign(ztx, zhao.sk), 0);
+    /* the squatter takes qian's tx and puts its own key in */
+    json_object_set_new(qtx, "signer", json_string(spub));
+    json_object_set_new(json_object_get(qtx, "body"), "key", json_string(spub));
+    ck_assert_int_eq(chain_tx_sign(qtx, squatter.sk), 0);
+    batch = json_pack("[o, o]", ztx, qtx);
+    lx_submit(&srv, batch, &r);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    lx_resp_free(&r);
+    json_decref(batch);
+    /* both registrations committed, in one block */
+    ck_assert_int_eq(db_count("SELECT count(*) * 10 + count(DISTINCT t.height) FROM keys k "
+                              "JOIN txs t ON t.leaf_index = k.added_leaf "
+                              "WHERE k.principal IN ($1, 'qian-fang')",
+                              "zhao-lei"),
+                     21);
+    expect_linked("zhao.lei", "zhao-lei");
+    expect_linked("qian.fang", "");
+}
+
 START_TEST(individuals_sign_up)
 {
     struct chain_note_signer mine;
@@ -552,6 +617,7 @@ START_TEST(individuals_sign_up)
     ck_assert_str_eq(lx_str(me, "principal"), "han-mei");
     json_decref(me);
     ck_assert_uint_eq(custody(&srv, "han-mei", k, 2), 0); /* we never held that key */
+    link_in_one_block();
 
     /* refusals change nothing */
     lx_expect_error(
