@@ -23,10 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The key table holds only the key and where its row is: a block of 1,000 txs looks up 2,000
+ * keys at random, and slots carrying the whole row (330 bytes) made the table a fresh megabyte
+ * per block, faulted in page by page. */
 struct key_slot {
     uint8_t pk[32];
-    int used;
-    struct key_row row;
+    uint32_t row; /* 1 + index into rows; 0 while the slot is free */
 };
 
 struct id_slot {
@@ -36,8 +38,10 @@ struct id_slot {
 };
 
 struct core_state {
-    struct key_slot *keys; /* open addressing; cap a power of two */
+    struct key_slot *keys; /* open addressing; cap a power of two, at most half full */
     size_t key_cap;
+    struct key_row *rows; /* one per key in the table, in the order they came */
+    size_t n_rows;
     struct id_slot *ids;
     size_t id_cap;
     int view_valid;   /* 0 after a freeze/unfreeze: ask the database */
@@ -110,21 +114,24 @@ static uint64_t fnv(const void *p, size_t n)
     return h;
 }
 
-static struct key_slot *key_slot(struct core_state *st, const uint8_t pk[32], int add)
+/* The row of key pk; with add, a new empty row when pk is not there yet. NULL when absent, or
+ * when the table is half full (every key a block names is entered by core_block_begin, which
+ * sizes the table for them, so that means a bug, refused rather than looped on). */
+static struct key_row *key_slot(struct core_state *st, const uint8_t pk[32], int add)
 {
     size_t i = (size_t)fnv(pk, 32) & (st->key_cap - 1);
 
     for (;; i = (i + 1) & (st->key_cap - 1)) {
         struct key_slot *s = &st->keys[i];
 
-        if (s->used && memcmp(s->pk, pk, 32) == 0)
-            return s;
-        if (!s->used) {
-            if (!add)
+        if (s->row != 0 && memcmp(s->pk, pk, 32) == 0)
+            return &st->rows[s->row - 1];
+        if (s->row == 0) {
+            if (!add || st->n_rows >= st->key_cap / 2)
                 return NULL;
-            s->used = 1;
             memcpy(s->pk, pk, 32);
-            return s;
+            s->row = (uint32_t)++st->n_rows;
+            return &st->rows[s->row - 1];
         }
     }
 }
@@ -222,16 +229,19 @@ static int load_keys(struct core_state *st, PGconn *db, const char *arr)
     }
     for (int i = 0; i < PQntuples(r); i++) {
         uint8_t pk[32];
-        struct key_slot *s;
+        struct key_row *k;
 
         if (chain_hex_decode(PQgetvalue(r, i, 0), 64, pk, 32) != 0)
             continue;
-        s = key_slot(st, pk, 1);
-        s->row.found = 1;
-        snprintf(s->row.principal, sizeof(s->row.principal), "%s", PQgetvalue(r, i, 1));
-        s->row.revoked = strcmp(PQgetvalue(r, i, 2), "t") == 0;
-        s->row.frozen = !PQgetisnull(r, i, 3);
-        snprintf(s->row.reason, sizeof(s->row.reason), "%s", PQgetvalue(r, i, 3));
+        if ((k = key_slot(st, pk, 1)) == NULL) {
+            rc = SRV_ENOMEM;
+            break;
+        }
+        k->found = 1;
+        snprintf(k->principal, sizeof(k->principal), "%s", PQgetvalue(r, i, 1));
+        k->revoked = strcmp(PQgetvalue(r, i, 2), "t") == 0;
+        k->frozen = !PQgetisnull(r, i, 3);
+        snprintf(k->reason, sizeof(k->reason), "%s", PQgetvalue(r, i, 3));
     }
 out:
     PQclear(r);
@@ -265,9 +275,10 @@ int core_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_
     st->key_cap = pow2_at_least(4 * n + 16);
     st->id_cap = pow2_at_least(4 * n + 16);
     st->keys = calloc(st->key_cap, sizeof(*st->keys));
+    st->rows = calloc(st->key_cap / 2, sizeof(*st->rows));
     st->ids = calloc(st->id_cap, sizeof(*st->ids));
-    if (st->keys == NULL || st->ids == NULL || append(&keys, &kl, &kc, "{") != 0 ||
-        append(&ids, &il, &ic, "{") != 0)
+    if (st->keys == NULL || st->rows == NULL || st->ids == NULL ||
+        append(&keys, &kl, &kc, "{") != 0 || append(&ids, &il, &ic, "{") != 0)
         goto out;
     for (size_t i = 0; i < n; i++)
         collect(st, txs[i], &keys, &kl, &kc, &ids, &il, &ic);
@@ -322,6 +333,7 @@ int core_block_end(struct lx_apply_ctx *ctx, void *state, int commit)
     if (commit)
         rc = flush(st, ctx->db);
     free(st->keys);
+    free(st->rows);
     free(st->ids);
     free(st->principals);
     free(st->keyrows);
@@ -363,14 +375,14 @@ int core_store_before(struct lx_apply_ctx *ctx, const struct chain_tx *tx)
 int core_store_get_key(struct lx_apply_ctx *ctx, const uint8_t key[32], struct key_row *out)
 {
     struct core_state *st = ctx->state;
-    struct key_slot *s;
+    struct key_row *k;
 
     if (st == NULL || !st->view_valid)
         return db_get_key(ctx->db, key, out);
-    s = key_slot(st, key, 0);
-    if (s == NULL) /* not named by the block's txs: the database knows (nothing buffered) */
+    k = key_slot(st, key, 0);
+    if (k == NULL) /* not named by the block's txs: the database knows (nothing buffered) */
         return db_get_key(ctx->db, key, out);
-    *out = s->row;
+    *out = *k;
     return 0;
 }
 
@@ -427,7 +439,7 @@ int core_store_add_key(struct lx_apply_ctx *ctx, const uint8_t key[32], const ch
 {
     struct core_state *st = ctx->state;
     char hex[65], leaf[24], row[200];
-    struct key_slot *s;
+    struct key_row *k;
 
     chain_hex_encode(key, 32, hex);
     snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
@@ -436,10 +448,11 @@ int core_store_add_key(struct lx_apply_ctx *ctx, const uint8_t key[32], const ch
 
         return run(ctx->db, "core_key_add", 3, params);
     }
-    s = key_slot(st, key, 1);
-    memset(&s->row, 0, sizeof(s->row));
-    s->row.found = 1;
-    snprintf(s->row.principal, sizeof(s->row.principal), "%s", principal);
+    if ((k = key_slot(st, key, 1)) == NULL)
+        return SRV_ENOMEM;
+    memset(k, 0, sizeof(*k));
+    k->found = 1;
+    snprintf(k->principal, sizeof(k->principal), "%s", principal);
     snprintf(row, sizeof(row), "\\\\x%s\t%s\t%s\n", hex, principal, leaf);
     return append(&st->keyrows, &st->k_len, &st->k_cap, row);
 }
@@ -448,7 +461,7 @@ int core_store_revoke(struct lx_apply_ctx *ctx, const uint8_t key[32])
 {
     struct core_state *st = ctx->state;
     char hex[65], leaf[24];
-    struct key_slot *s;
+    struct key_row *k;
 
     chain_hex_encode(key, 32, hex);
     snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
@@ -469,7 +482,7 @@ int core_store_revoke(struct lx_apply_ctx *ctx, const uint8_t key[32])
     memcpy(st->revoked[st->n_revoked][0], hex, 65);
     memcpy(st->revoked[st->n_revoked][1], leaf, sizeof(leaf));
     st->n_revoked++;
-    if ((s = key_slot(st, key, 0)) != NULL)
-        s->row.revoked = 1;
+    if ((k = key_slot(st, key, 0)) != NULL)
+        k->revoked = 1;
     return 0;
 }
