@@ -52,6 +52,7 @@ struct seq {
     struct chain_note_signer *node_key; /* guarded memory */
     struct chain_note_signer *admin_key;
     struct seq_item **batch; /* block_txs slots */
+    struct db_buf spare[4];  /* the last block's row buffers, emptied, until the node idles */
 
     _Atomic uint64_t pub_height, pub_size; /* head as of the last commit, for readers */
     struct lx_nodecache *nodes;            /* stored Merkle nodes, published with the head */
@@ -512,6 +513,43 @@ static void publish_stored(struct seq *q, struct block *b)
     lx_nodecache_publish(q->nodes, b->tree.size);
 }
 
+/* A block's row buffers are kept for the next one while the node is busy: a block of 1,000 txs
+ * writes a megabyte of COPY text, and a fresh buffer each time was mapped, grown by copying and
+ * faulted in page by page. take_batch frees them after a second idle. */
+static void take_buffers(struct seq *q, struct block *b)
+{
+    struct db_buf *mine[4] = {&b->txs, &b->nodes, &b->stored, &b->leaves};
+
+    for (int i = 0; i < 4; i++) {
+        *mine[i] = q->spare[i];
+        memset(&q->spare[i], 0, sizeof(q->spare[i]));
+    }
+}
+
+static void keep_buffers(struct seq *q, struct block *b)
+{
+    struct db_buf *mine[4] = {&b->txs, &b->nodes, &b->stored, &b->leaves};
+
+    for (int i = 0; i < 4; i++) {
+        if (mine[i]->failed) { /* out of memory once: start small again */
+            free(mine[i]->p);
+            memset(mine[i], 0, sizeof(*mine[i]));
+        }
+        q->spare[i] = *mine[i];
+        q->spare[i].len = 0;
+        if (q->spare[i].p != NULL)
+            q->spare[i].p[0] = '\0';
+    }
+}
+
+static void free_buffers(struct seq *q)
+{
+    for (int i = 0; i < 4; i++) {
+        free(q->spare[i].p);
+        memset(&q->spare[i], 0, sizeof(q->spare[i]));
+    }
+}
+
 /* Applies, writes and commits one block; decides every item. */
 static void build_block(struct seq *q, struct seq_item **items, size_t n)
 {
@@ -521,6 +559,7 @@ static void build_block(struct seq *q, struct seq_item **items, size_t n)
     int rc = 0;
 
     memset(&b, 0, sizeof(b));
+    take_buffers(q, &b);
     if (ensure_db(q, err, sizeof(err)) != 0 ||
         (q->need_reload && load_head(q, err, sizeof(err)) != 0)) {
         srv_log_error("sequencer: %s", err);
@@ -579,10 +618,7 @@ out:
         item_decided(items[i]);
     }
     free(note);
-    free(b.txs.p);
-    free(b.nodes.p);
-    free(b.stored.p);
-    free(b.leaves.p);
+    keep_buffers(q, &b);
 }
 
 /* ---- the thread --------------------------------------------------------------------------- */
@@ -618,6 +654,7 @@ static size_t take_batch(struct seq *q)
         deadline(&ts, mono_us() + IDLE_TRIM_US);
         if (pthread_cond_timedwait(&q->wake, &q->mu, &ts) == ETIMEDOUT && !trimmed) {
             pthread_mutex_unlock(&q->mu);
+            free_buffers(q);
             malloc_trim(0);
             trimmed = 1;
             pthread_mutex_lock(&q->mu);
@@ -909,5 +946,6 @@ void seq_close(struct seq *q)
     lx_nodecache_free(q->nodes);
     free(q->note);
     free(q->batch);
+    free_buffers(q);
     free(q);
 }
