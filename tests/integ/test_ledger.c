@@ -998,6 +998,50 @@ START_TEST(proofs_from_leaf_copy)
 }
 END_TEST
 
+/* 1 when txs has been analyzed by hand (autovacuum's runs count elsewhere), else 0. */
+static int txs_analyzed(const struct lx_server *s)
+{
+    char *v = lx_db_value(s->dbname,
+                          "SELECT count(*) FROM pg_stat_user_tables "
+                          "WHERE relname = 'txs' AND last_analyze IS NOT NULL",
+                          0, NULL);
+    int yes = v != NULL && strcmp(v, "1") == 0;
+
+    free(v);
+    return yes;
+}
+
+/* A young ledger's statistics are refreshed each time it doubles from 1,024 leaves (seq.c), so
+ * the sequencer's prepared look-ups are not left with the plans of an empty table: no ANALYZE
+ * before the first mark, one soon after it. */
+START_TEST(young_ledger_is_analyzed)
+{
+    struct chain_note_signer admin;
+    struct lx_server s;
+    struct big_tx *t = calloc(1200, sizeof(*t));
+    long long until;
+    size_t n = 0;
+
+    memset(&s, 0, sizeof(s));
+    lx_server_start(&s, NULL);
+    lx_admin_key(&s, &admin);
+    n += register_batch(&s, &admin, "young", 500, t, n);
+    ck_assert_uint_eq(n, 500);
+    ck_assert_int_eq(txs_analyzed(&s), 0);
+    while (n < 1100)
+        n += register_batch(&s, &admin, "young", 300, t + n, n);
+    until = lx_now_ms() + 20000;
+    while (!txs_analyzed(&s)) {
+        ck_assert_msg(lx_now_ms() < until, "no ANALYZE after %zu leaves", n);
+        usleep(50000);
+    }
+    ck_assert_int_eq(lx_server_stop(&s), 0);
+    for (size_t i = 0; i < n; i++)
+        json_decref(t[i].tx);
+    free(t);
+}
+END_TEST
+
 START_TEST(audit_unreachable_database)
 {
     char out[2048];
@@ -1036,6 +1080,7 @@ int main(void)
     tcase_add_test(aud, audit_catches_stored_node);
     tcase_add_test(aud, proofs_across_tiles);
     tcase_add_test(aud, proofs_from_leaf_copy);
+    tcase_add_test(aud, young_ledger_is_analyzed);
     tcase_add_loop_test(aud, audit_catches_tampering, 0, sizeof(tampers) / sizeof(tampers[0]));
     tcase_add_test(aud, audit_unreachable_database);
     suite_add_tcase(s, aud);
