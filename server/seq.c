@@ -572,8 +572,8 @@ static uint64_t next_analyze_mark(uint64_t size)
     return mark <= ANALYZE_LAST ? mark : 0;
 }
 
-/* After a commit: starts the helper when the log has reached the next mark and the last one is
- * done (a busy helper lets this mark pass; the next doubling asks again). */
+/* After a commit: starts the helper when the log has reached the next mark. While the last one
+ * still runs this waits; the first commit after it ends starts the next. */
 static void maybe_analyze(struct seq *q)
 {
     if (q->analyze_at == 0 || q->tree.size < q->analyze_at || atomic_load(&q->analyzing))
