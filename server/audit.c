@@ -693,8 +693,7 @@ static int check_log(struct audit *a)
         return AU_OK;
     }
     PQclear(res);
-    if (rc == AU_OK)
-        rc = exec_all(a, setup, sizeof(setup) / sizeof(setup[0]));
+    rc = exec_all(a, setup, sizeof(setup) / sizeof(setup[0]));
     if (rc == AU_OK)
         rc = walk_log(a, &rows, &anchors, &n_rows, &n_anchors);
     PQclear(rows.res);
@@ -966,8 +965,7 @@ static int check_derived(struct audit *a)
         return bad_log(a, "%s: the ledger-derived table is missing", a->missing);
     if (!a->shadow)
         return AU_OK;
-    if (rc == AU_OK)
-        rc = exec_all(a, setup, sizeof(setup) / sizeof(setup[0]));
+    rc = exec_all(a, setup, sizeof(setup) / sizeof(setup[0]));
     for (a->height = 0; rc == AU_OK; a->height++) {
         int r = cursor_next(a, &blocks);
 

@@ -545,7 +545,7 @@ static void *follow_main(void *arg)
     struct lx_leafstore *ls = arg;
     uint8_t(*buf)[HASH] = malloc((size_t)CHUNK_LEAVES * HASH);
     uint64_t held = ls->held, good;
-    int ready, retry_s = RETRY_SECONDS;
+    int ready, ok, retry_s = RETRY_SECONDS;
 
     if (buf == NULL)
         return NULL;
@@ -577,12 +577,10 @@ static void *follow_main(void *arg)
                 ready = restart_from(ls, atomic_load(&ls->size));
         }
         free_offers(offers);
-        if (ready && rc == 0)
-            retry_s = RETRY_SECONDS;
-        else if (retry_s < RETRY_MAX_S)
-            retry_s *= 2;
-        if (wait_kick(ls, ready && rc == 0 ? 60 : retry_s, ready && rc == 0))
+        ok = ready && rc == 0;
+        if (wait_kick(ls, ok ? 60 : retry_s, ok))
             break;
+        retry_s = ok ? RETRY_SECONDS : retry_s * 2 < RETRY_MAX_S ? retry_s * 2 : RETRY_MAX_S;
     }
     free(buf);
     return NULL;
