@@ -46,7 +46,7 @@
 #define RETRY_MAX_MS    1000  /* longest pause between attempts while the database fails */
 #define STOP_GIVE_UP_MS 10000 /* at shutdown, stop trying after this long */
 #define IDLE_WAKE_MS    1000  /* the writer looks at the anchor clock at least this often */
-#define GATHER_MS       10    /* a batch waits this long to fill (see writer) */
+#define GATHER_MS       10    /* default LIANXIN_AUDIT_GATHER_MS: see gather */
 
 enum state { ST_IDLE = 0, ST_RUNNING, ST_STOPPING, ST_STOPPED };
 
@@ -63,6 +63,7 @@ struct auditlog {
     pthread_t thread;                     /* the writer */
     int64_t interval_ms;                  /* anchor at most this often, at least this often
                                              while the log grows */
+    int64_t gather_ms;                    /* a batch waits this long to fill */
     int64_t anchored_id;                  /* highest head_id committed on the ledger */
     int64_t pending_id;                   /* head_id of the anchor in flight, 0 if none */
     uint64_t last_anchor_us;              /* monotonic time of the last anchor attempt */
@@ -525,14 +526,14 @@ static void final_anchor(void)
 
 static void write_direct(struct srv_auditlog_row *row);
 
-/* Lets the batch fill for up to GATHER_MS (mutex held, rows queued). A batch costs the
+/* Lets the batch fill for up to gather_ms (mutex held, rows queued). A batch costs the
  * database mostly per statement and per commit — under a stream of one-tx requests, batches of
  * a dozen rows made the audit log cost as much as the txs' own rows — while nobody waits for
  * its rows: the request was answered before its row was queued. Producers wake the writer only
  * when the queue turns non-empty or the batch is full, so gathering costs no wake-ups. */
 static void gather(void)
 {
-    struct timespec until = deadline_in(GATHER_MS);
+    struct timespec until = deadline_in(L.gather_ms);
 
     while (L.n < BATCH && L.state == ST_RUNNING &&
            pthread_cond_timedwait(&L.more, &L.mu, &until) != ETIMEDOUT)
@@ -611,24 +612,39 @@ static void *writer(void *arg)
     return NULL;
 }
 
+/* *out = the environment's name in milliseconds: 0 or lo to hi, def when unset. 0, or -1 with
+ * err. */
+static int env_ms(const char *name, long long def, long long lo, long long hi, long long *out,
+                  char *err, size_t errlen)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+
+    *out = def;
+    if (v == NULL || *v == '\0')
+        return 0;
+    *out = strtoll(v, &end, 10);
+    if (*end != '\0' || *out < 0 || (*out != 0 && *out < lo) || *out > hi) {
+        snprintf(err, errlen, "%s must be 0 or %lld to %lld", name, lo, hi);
+        return -1;
+    }
+    return 0;
+}
+
 int srv_auditlog_start(struct srv *s, char *err, size_t errlen)
 {
-    const char *iv = getenv("LIANXIN_AUDIT_ANCHOR_MS");
-    char *end = NULL;
-    long long ms = SRV_AUDIT_ANCHOR_MS;
+    long long ms, gather_ms;
 
-    if (iv != NULL && *iv != '\0') {
-        ms = strtoll(iv, &end, 10);
-        if (*end != '\0' || (ms != 0 && ms < 100) || ms > 86400000) {
-            snprintf(err, errlen, "LIANXIN_AUDIT_ANCHOR_MS must be 0 (off) or 100 to 86400000");
-            return -1;
-        }
-        if (ms == 0)
-            srv_log_error("audit log: anchoring is off (LIANXIN_AUDIT_ANCHOR_MS=0)");
-    }
+    if (env_ms("LIANXIN_AUDIT_ANCHOR_MS", SRV_AUDIT_ANCHOR_MS, 100, 86400000, &ms, err, errlen) !=
+            0 ||
+        env_ms("LIANXIN_AUDIT_GATHER_MS", GATHER_MS, 1, 10000, &gather_ms, err, errlen) != 0)
+        return -1;
+    if (ms == 0)
+        srv_log_error("audit log: anchoring is off (LIANXIN_AUDIT_ANCHOR_MS=0)");
     pthread_mutex_lock(&L.mu);
     L.srv = s;
     L.interval_ms = ms;
+    L.gather_ms = gather_ms;
     L.head = L.n = 0;
     L.pending_id = 0;
     L.last_anchor_us = 0;

@@ -279,6 +279,38 @@ START_TEST(batched_rows_keep_their_bytes)
 }
 END_TEST
 
+/* The writer lets a batch fill for LIANXIN_AUDIT_GATHER_MS before one transaction writes it
+ * (auditlog.c, gather): with a window of 3 s, thirty requests 20 ms apart land in one or two
+ * transactions (rows of one transaction share their xmin), where a writer that wrote each row
+ * as it came would need about one each. A stop in the middle of a window writes what it holds. */
+START_TEST(a_burst_is_one_transaction)
+{
+    struct lx_resp r;
+    long long base;
+
+    stop();
+    setenv("LIANXIN_AUDIT_GATHER_MS", "3000", 1);
+    lx_server_start(&srv, NULL);
+    base = sql_int("SELECT count(*) FROM audit_log");
+    for (int i = 0; i < 30; i++) {
+        call("POST", "/api/burst", "{}", NULL, &r);
+        ck_assert_int_eq(r.status, 404);
+        lx_resp_free(&r);
+        usleep(20000); /* far apart enough for a writer without the window to write each alone */
+    }
+    wait_rows(base + 30);
+    ck_assert_int_le(sql_int("SELECT count(DISTINCT xmin::text) FROM audit_log "
+                             "WHERE target = '/api/burst'"),
+                     2);
+    for (int i = 0; i < 5; i++) {
+        call("POST", "/api/burst/stop", "{}", NULL, &r);
+        lx_resp_free(&r);
+    }
+    ck_assert_int_eq(lx_server_stop(&srv), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM audit_log WHERE target = '/api/burst/stop'"), 5);
+}
+END_TEST
+
 START_TEST(writes_are_logged_reads_are_not)
 {
     struct sess admin, bad = {"", ""};
@@ -797,6 +829,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_checked_fixture(tc, start, stop);
     tcase_add_test(tc, batched_rows_keep_their_bytes);
+    tcase_add_test(tc, a_burst_is_one_transaction);
     tcase_add_test(tc, writes_are_logged_reads_are_not);
     tcase_add_test(tc, anchored_and_audited);
     tcase_add_test(tc, anchored_tail_cut_off);
