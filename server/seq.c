@@ -56,7 +56,6 @@ struct seq {
     uint64_t analyze_at;     /* tree size at which to refresh the statistics; 0 = no more */
     pthread_t analyzer;      /* the thread running that ANALYZE */
     int analyzer_started;    /* it was started and not yet joined */
-    atomic_int analyzing;    /* it is still running */
 
     _Atomic uint64_t pub_height, pub_size; /* head as of the last commit, for readers */
     struct lx_nodecache *nodes;            /* stored Merkle nodes, published with the head */
@@ -550,16 +549,7 @@ static void *analyze_main(void *arg)
         err[strcspn(err, "\n")] = '\0';
         srv_log_error("sequencer: ANALYZE of the young ledger failed: %s", err);
     }
-    atomic_store(&q->analyzing, 0);
     return NULL;
-}
-
-static void join_analyzer(struct seq *q)
-{
-    if (q->analyzer_started) {
-        pthread_join(q->analyzer, NULL);
-        q->analyzer_started = 0;
-    }
 }
 
 /* The first mark above size, or 0 when the log is past ANALYZE_LAST. */
@@ -576,16 +566,12 @@ static uint64_t next_analyze_mark(uint64_t size)
  * still runs this waits; the first commit after it ends starts the next. */
 static void maybe_analyze(struct seq *q)
 {
-    if (q->analyze_at == 0 || q->tree.size < q->analyze_at || atomic_load(&q->analyzing))
+    if (q->analyze_at == 0 || q->tree.size < q->analyze_at)
         return;
-    join_analyzer(q);
+    if (q->analyzer_started && pthread_tryjoin_np(q->analyzer, NULL) != 0)
+        return; /* still running */
     q->analyze_at = next_analyze_mark(q->tree.size);
-    atomic_store(&q->analyzing, 1);
-    if (pthread_create(&q->analyzer, NULL, analyze_main, q) != 0) {
-        atomic_store(&q->analyzing, 0);
-        return;
-    }
-    q->analyzer_started = 1;
+    q->analyzer_started = pthread_create(&q->analyzer, NULL, analyze_main, q) == 0;
 }
 
 /* A block's row buffers are kept for the next one while the node is busy: a block of 1,000 txs
@@ -1014,7 +1000,8 @@ void seq_close(struct seq *q)
         pthread_mutex_unlock(&q->mu);
         pthread_join(q->thread, NULL);
     }
-    join_analyzer(q);
+    if (q->analyzer_started)
+        pthread_join(q->analyzer, NULL);
     PQfinish(q->db);
     srv_key_free(q->node_key);
     srv_key_free(q->admin_key);
