@@ -561,7 +561,8 @@ static void *writer(void *arg)
         }
         if (L.n == 0 && L.state != ST_RUNNING)
             break;
-        gather();
+        if (L.n > 0) /* not when woken only to anchor */
+            gather();
         /* A contiguous stretch of the ring: the slots are the writer's until popped. */
         k = L.n < BATCH ? L.n : BATCH;
         if (L.head + k > QUEUE_CAP)
