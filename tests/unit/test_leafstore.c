@@ -1,7 +1,9 @@
 /* test_leafstore.c — the leaf copy of server/leafstore.h: every leaf appended is found at its
  * index and read back, across the index's rebuilds as it grows; nothing is visible before it
  * is appended or after it is dropped; a reopened copy shows nothing until it is truncated (the
- * follower's check); and a tx the copy does not hold is not found. */
+ * follower's check); a tx the copy does not hold is not found; and leaves crowded onto one slot
+ * are found wherever their probes ended, in memory, after a merge into the file, and after a
+ * rebuild. */
 #include <check.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -162,6 +164,47 @@ START_TEST(truncate_past_the_end)
 }
 END_TEST
 
+/* Leaves whose hashes all start the same crowd onto one slot: here, once the index has 2^18
+ * slots, onto the table's last page (so their probes wrap round to slot 0) and onto the last slot
+ * of a page (so they run into the next page and the next run of a merge). They are found while
+ * they are the newest leaves, held in memory; after the merge that writes them into the file;
+ * and after a rebuild. */
+static void crowd(uint64_t first, size_t n, uint64_t home)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t serial = (uint32_t)(first + i);
+
+        memcpy(leaf[first + i], &home, sizeof(home));
+        memcpy(leaf[first + i] + 8, &serial, sizeof(serial)); /* tags differ */
+    }
+}
+
+START_TEST(crowded_slots)
+{
+    struct lx_leafstore *ls = open_store();
+    const uint64_t crowded = 70000, end = 110000;
+
+    crowd(crowded, 200, (UINT64_C(1) << 18) - 4);
+    crowd(crowded + 200, 200, 32767);
+    ck_assert_int_eq(lx_leafstore_truncate(ls, 0), 0);
+    for (uint64_t first = 0; first < end;) {
+        size_t n = first < crowded ? 1000 : first == crowded ? 400 : 997;
+
+        if (first + n > end)
+            n = (size_t)(end - first);
+        ck_assert_int_eq(
+            lx_leafstore_append(ls, first, (const uint8_t(*)[CHAIN_HASH_LEN])leaf + first, n), 0);
+        first += n;
+        if (first == crowded + 400)
+            check_all(ls, first, 1); /* the crowd is in memory */
+    }
+    check_all(ls, end, 1); /* merged into the file past 98,305 leaves */
+    ck_assert_int_eq(lx_leafstore_truncate(ls, end), 0);
+    check_all(ls, end, 1);
+    lx_leafstore_close(ls);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("leafstore");
@@ -174,6 +217,7 @@ int main(void)
     tcase_add_test(tc, append_find_read);
     tcase_add_test(tc, reopen_shows_nothing_until_checked);
     tcase_add_test(tc, truncate_past_the_end);
+    tcase_add_test(tc, crowded_slots);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
