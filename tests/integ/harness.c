@@ -70,6 +70,17 @@ int lx_db_exec(const char *dbname, const char *sql)
     return ok ? 0 : -1;
 }
 
+void lx_db_sqlstate(const char *dbname, const char *sql, char state[6])
+{
+    PGconn *c = connect_db(dbname);
+    PGresult *r = PQexec(c, sql);
+    const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+    snprintf(state, 6, "%s", code != NULL ? code : "");
+    PQclear(r);
+    PQfinish(c);
+}
+
 void lx_db_create(char *out, size_t cap)
 {
     static unsigned counter;

@@ -33,6 +33,9 @@ void lx_db_create(char *out, size_t cap);
 /* Runs one SQL statement on database dbname; returns 0 if it succeeded. */
 int lx_db_exec(const char *dbname, const char *sql);
 
+/* Runs sql on dbname and puts the SQLSTATE it failed with in state, or "" when it succeeded. */
+void lx_db_sqlstate(const char *dbname, const char *sql, char state[6]);
+
 /* Starts lianxind with a fresh database (unless s->dbname is set) and data folder. extra_args
  * (NULL-terminated, may be NULL) are appended to its command line. It inherits the test's
  * environment, with LIANXIN_AUDIT_ANCHOR_MS=0 (no audit anchor txs) unless that is set. Fails

@@ -556,6 +556,41 @@ static void link_in_one_block(void)
     expect_linked("qian.fang", "");
 }
 
+/* The database holds no key without its principal (033_keys_principal_check.sql): writes that
+ * would leave one fail as a foreign key would, with SQLSTATE 23503, and change nothing. */
+static void expect_sqlstate(const char *sql, const char *want)
+{
+    char state[6];
+
+    lx_db_sqlstate(srv.dbname, sql, state);
+    ck_assert_msg(strcmp(state, want) == 0, "%s: SQLSTATE '%s', expected '%s'", sql, state, want);
+}
+
+static void keys_need_principals(void)
+{
+    long long keys = db_count("SELECT count(*) FROM keys WHERE $1 <> ''", "x");
+
+    expect_sqlstate("INSERT INTO keys (pubkey, principal, added_leaf) VALUES "
+                    "(decode(repeat('ab', 32), 'hex'), 'zhao-lei', 1), "
+                    "(decode(repeat('cd', 32), 'hex'), 'nobody-here', 1)",
+                    "23503");
+    ck_assert_int_eq(db_count("SELECT count(*) FROM keys WHERE $1 <> ''", "x"), keys);
+    expect_sqlstate("UPDATE keys SET principal = 'nobody-here' WHERE principal = 'zhao-lei'",
+                    "23503");
+    expect_sqlstate("DELETE FROM principals WHERE id = 'zhao-lei'", "23503");
+    expect_sqlstate("UPDATE principals SET id = 'zhao-lei-2' WHERE id = 'zhao-lei'", "23503");
+    ck_assert_int_eq(db_count("SELECT count(*) FROM keys WHERE principal = $1", "zhao-lei"), 1);
+    /* a principal no key names may go, and a key may name a principal added with it */
+    expect_sqlstate("BEGIN; "
+                    "INSERT INTO principals (id, kind, type, leaf_index) "
+                    "VALUES ('lonely', 'individual', 'student', 1), "
+                    "('paired', 'individual', 'student', 1); "
+                    "INSERT INTO keys (pubkey, principal, added_leaf) "
+                    "VALUES (decode(repeat('ef', 32), 'hex'), 'paired', 1); "
+                    "DELETE FROM principals WHERE id = 'lonely'; ROLLBACK",
+                    "");
+}
+
 START_TEST(individuals_sign_up)
 {
     struct chain_note_signer mine;
@@ -618,6 +653,7 @@ START_TEST(individuals_sign_up)
     json_decref(me);
     ck_assert_uint_eq(custody(&srv, "han-mei", k, 2), 0); /* we never held that key */
     link_in_one_block();
+    keys_need_principals();
 
     /* refusals change nothing */
     lx_expect_error(
