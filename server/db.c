@@ -269,6 +269,58 @@ int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
     return ok ? 0 : SRV_EDB;
 }
 
+/* Waits for the results of one call of a pipeline (one result, then NULL); 1 if it succeeded.
+ * keep gets the result instead of it being cleared. */
+static int pipeline_result(PGconn *c, PGresult **keep, int *lost)
+{
+    PGresult *r = PQgetResult(c);
+    int st = r != NULL ? (int)PQresultStatus(r) : -1;
+
+    if (r == NULL) { /* no result at all: the connection went away */
+        *lost = 1;
+        return 0;
+    }
+    if ((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && keep != NULL)
+        *keep = r;
+    else
+        PQclear(r);
+    while ((r = PQgetResult(c)) != NULL)
+        PQclear(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+int db_pipeline(PGconn *c, const struct db_call *calls, size_t n, PGresult **results)
+{
+    int ok = PQenterPipelineMode(c) == 1, lost = 0;
+    PGresult *r;
+
+    for (size_t i = 0; results != NULL && i < n; i++)
+        results[i] = NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        const struct db_call *k = &calls[i];
+
+        ok = k->name != NULL
+                 ? PQsendQueryPrepared(c, k->name, k->n_params, k->params, NULL, NULL, 0)
+                 : PQsendQueryParams(c, k->sql, k->n_params, NULL, k->params, NULL, NULL, 0);
+    }
+    if (!ok || PQpipelineSync(c) != 1)
+        return SRV_EDB; /* sending failed: the connection is gone; it stays in pipeline mode */
+    for (size_t i = 0; i < n && !lost; i++)
+        if (!pipeline_result(c, results != NULL ? &results[i] : NULL, &lost))
+            ok = 0;
+    r = lost ? NULL : PQgetResult(c);
+    if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+        ok = 0;
+    PQclear(r);
+    if (PQexitPipelineMode(c) != 1)
+        ok = 0;
+    for (size_t i = 0; !ok && results != NULL && i < n; i++) {
+        PQclear(results[i]);
+        results[i] = NULL;
+    }
+    return ok ? 0 : SRV_EDB;
+}
+
 int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
 {
     PGresult *r = PQexec(c, sql);

@@ -68,6 +68,23 @@ void db_buf_bytea(struct db_buf *b, const uint8_t *d, size_t n);
 int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
     __attribute__((warn_unused_result));
 
+/* One statement of a pipeline: a prepared statement by name, or else sql, with text params. */
+struct db_call {
+    const char *name;
+    const char *sql;
+    int n_params;
+    const char *const *params;
+};
+
+/* Sends the n calls in one round trip (libpq's pipeline mode) and waits for all their results.
+ * Returns 0 when every call succeeded, with call i's result in results[i] unless results is
+ * NULL (PQclear each); SRV_EDB otherwise, with libpq's message on c and no results kept. The
+ * calls after a failed one are not run, and a transaction the calls are inside stays open and
+ * aborted (ROLLBACK it). A connection whose PQpipelineStatus is not PQ_PIPELINE_OFF afterwards
+ * was broken mid-way. */
+int db_pipeline(PGconn *c, const struct db_call *calls, size_t n, PGresult **results)
+    __attribute__((warn_unused_result));
+
 /* Runs a statement that returns no rows; returns 0, or SRV_EDB with libpq's message in err. */
 int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
     __attribute__((warn_unused_result));

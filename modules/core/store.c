@@ -217,48 +217,46 @@ static void collect(struct core_state *st, const struct chain_tx *tx, char **key
     }
 }
 
-static int load_keys(struct core_state *st, PGconn *db, const char *arr)
+static int load_keys(struct core_state *st, const PGresult *r)
 {
-    const char *params[1] = {arr};
-    PGresult *r = PQexecPrepared(db, "core_keys_many", 1, params, NULL, NULL, 0);
-    int rc = 0;
-
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = SRV_EDB;
-        goto out;
-    }
     for (int i = 0; i < PQntuples(r); i++) {
         uint8_t pk[32];
         struct key_row *k;
 
         if (chain_hex_decode(PQgetvalue(r, i, 0), 64, pk, 32) != 0)
             continue;
-        if ((k = key_slot(st, pk, 1)) == NULL) {
-            rc = SRV_ENOMEM;
-            break;
-        }
+        if ((k = key_slot(st, pk, 1)) == NULL)
+            return SRV_ENOMEM;
         k->found = 1;
         snprintf(k->principal, sizeof(k->principal), "%s", PQgetvalue(r, i, 1));
         k->revoked = strcmp(PQgetvalue(r, i, 2), "t") == 0;
         k->frozen = !PQgetisnull(r, i, 3);
         snprintf(k->reason, sizeof(k->reason), "%s", PQgetvalue(r, i, 3));
     }
-out:
-    PQclear(r);
-    return rc;
+    return 0;
 }
 
-static int load_ids(struct core_state *st, PGconn *db, const char *arr)
+static void load_ids(struct core_state *st, const PGresult *r)
 {
-    const char *params[1] = {arr};
-    PGresult *r = PQexecPrepared(db, "core_principals_many", 1, params, NULL, NULL, 0);
-    int rc = 0;
-
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        rc = SRV_EDB;
-    for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+    for (int i = 0; i < PQntuples(r); i++)
         id_slot(st, PQgetvalue(r, i, 0), 1)->exists = 1;
-    PQclear(r);
+}
+
+/* The keys and the principals a block names, both queries in one round trip. */
+static int load_view(struct core_state *st, PGconn *db, const char *keys, const char *ids)
+{
+    const char *kp[1] = {keys}, *ip[1] = {ids};
+    const struct db_call calls[2] = {{"core_keys_many", NULL, 1, kp},
+                                     {"core_principals_many", NULL, 1, ip}};
+    PGresult *res[2];
+    int rc = db_pipeline(db, calls, 2, res);
+
+    if (rc == 0) {
+        rc = load_keys(st, res[0]);
+        load_ids(st, res[1]);
+    }
+    PQclear(res[0]);
+    PQclear(res[1]);
     return rc;
 }
 
@@ -284,7 +282,7 @@ int core_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_
         collect(st, txs[i], &keys, &kl, &kc, &ids, &il, &ic);
     if (append(&keys, &kl, &kc, "}") != 0 || append(&ids, &il, &ic, "}") != 0)
         goto out;
-    if ((rc = load_keys(st, ctx->db, keys)) != 0 || (rc = load_ids(st, ctx->db, ids)) != 0)
+    if ((rc = load_view(st, ctx->db, keys, ids)) != 0)
         goto out;
     st->view_valid = 1;
     rc = 0;
