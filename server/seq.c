@@ -524,9 +524,12 @@ static void publish_stored(struct seq *q, struct block *b)
  * later: on a fresh node under one tx per request the duplicate check took 6.4 ms a block
  * instead of 0.22. So while the log is young, each time it doubles (from ANALYZE_FIRST leaves
  * to ANALYZE_LAST) a helper thread runs ANALYZE on its own connection, which also makes every
- * backend plan those statements again. Past that, autovacuum's thresholds keep up. */
+ * backend plan those statements again. Past that, autovacuum's thresholds keep up: once the
+ * statistics describe a table of some size, the planner scales them to the table's current
+ * size, and the look-ups stay on their indexes. Marks past 65,536 leaves only cost: an ANALYZE
+ * at 240,000 leaves took a second of the database's time, in the middle of a load. */
 #define ANALYZE_FIRST 1024u
-#define ANALYZE_LAST  (1024u * 1024u)
+#define ANALYZE_LAST  (64u * 1024u)
 
 static void *analyze_main(void *arg)
 {
