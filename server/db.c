@@ -240,6 +240,49 @@ void db_pool_close(struct db_pool *p)
     free(p);
 }
 
+/* Big-endian, as the binary format wants every integer. */
+static void put_be(struct db_buf *b, uint64_t v, int bytes)
+{
+    char out[8];
+
+    for (int i = 0; i < bytes; i++)
+        out[i] = (char)(v >> (8 * (bytes - 1 - i)));
+    db_buf_put(b, out, (size_t)bytes);
+}
+
+void db_bin_header(struct db_buf *b)
+{
+    db_buf_put(b, "PGCOPY\n\377\r\n\0", 11);
+    put_be(b, 0, 4); /* flags: no OIDs */
+    put_be(b, 0, 4); /* no header extension */
+}
+
+void db_bin_row(struct db_buf *b, uint16_t fields)
+{
+    put_be(b, fields, 2);
+}
+
+void db_bin_int8(struct db_buf *b, int64_t v)
+{
+    put_be(b, 8, 4);
+    put_be(b, (uint64_t)v, 8);
+}
+
+void db_bin_bytes(struct db_buf *b, const void *p, size_t n)
+{
+    if (n > INT32_MAX) {
+        b->failed = 1;
+        return;
+    }
+    put_be(b, n, 4);
+    db_buf_put(b, p, n);
+}
+
+void db_bin_trailer(struct db_buf *b)
+{
+    put_be(b, 0xffff, 2); /* -1 fields */
+}
+
 int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
 {
     PGresult *r;

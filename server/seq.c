@@ -277,27 +277,22 @@ static int emit_node(void *ctx, unsigned level, uint64_t index, const uint8_t ha
     return b->nodes.failed ? -1 : 0;
 }
 
+/* A txs row in COPY's binary format; the block's first row brings the header. */
 static void add_tx_row(struct block *b, const struct chain_tx *tx, uint64_t leaf)
 {
-    char num[48];
-
-    snprintf(num, sizeof(num), "%" PRIu64 "\t", leaf);
-    db_buf_puts(&b->txs, num);
-    db_buf_bytea(&b->txs, tx->leaf_hash, CHAIN_HASH_LEN);
+    if (b->txs.len == 0)
+        db_bin_header(&b->txs);
+    db_bin_row(&b->txs, 9);
+    db_bin_int8(&b->txs, (int64_t)leaf);
+    db_bin_bytes(&b->txs, tx->leaf_hash, CHAIN_HASH_LEN);
+    db_bin_int8(&b->txs, (int64_t)b->height);
+    db_bin_bytes(&b->txs, tx->module, strlen(tx->module));
+    db_bin_bytes(&b->txs, tx->type, strlen(tx->type));
+    db_bin_bytes(&b->txs, tx->org, strlen(tx->org));
+    db_bin_bytes(&b->txs, tx->signer, sizeof(tx->signer));
+    db_bin_int8(&b->txs, tx->time_ms);
+    db_bin_bytes(&b->txs, tx->leaf, tx->leaf_len);
     db_buf_put(&b->leaves, (const char *)tx->leaf_hash, CHAIN_HASH_LEN);
-    snprintf(num, sizeof(num), "\t%" PRIu64 "\t", b->height);
-    db_buf_puts(&b->txs, num);
-    db_buf_text(&b->txs, tx->module);
-    db_buf_put(&b->txs, "\t", 1);
-    db_buf_text(&b->txs, tx->type);
-    db_buf_put(&b->txs, "\t", 1);
-    db_buf_text(&b->txs, tx->org);
-    db_buf_put(&b->txs, "\t", 1);
-    db_buf_bytea(&b->txs, tx->signer, sizeof(tx->signer));
-    snprintf(num, sizeof(num), "\t%" PRId64 "\t", tx->time_ms);
-    db_buf_puts(&b->txs, num);
-    db_buf_bytea(&b->txs, (const uint8_t *)tx->leaf, tx->leaf_len);
-    db_buf_put(&b->txs, "\n", 1);
 }
 
 /* Opens the block's transaction and marks the ids of the batch already in the log: one query
@@ -482,11 +477,12 @@ static int write_block(struct seq *q, struct block *b, const uint8_t root[CHAIN_
     /* the block row and the COMMIT in one round trip */
     const struct db_call calls[2] = {{"seq_block", NULL, 7, params}, {NULL, "COMMIT", 0, NULL}};
 
+    db_bin_trailer(&b->txs);
     if (b->txs.failed || b->nodes.failed || b->stored.failed)
         return SRV_ENOMEM;
     if (db_copy_in(q->db,
                    "COPY txs (leaf_index, tx_id, height, module, type, org, signer, time_ms, "
-                   "leaf) FROM STDIN",
+                   "leaf) FROM STDIN (FORMAT binary)",
                    b->txs.p, b->txs.len) != 0 ||
         (b->nodes.len > 0 && db_copy_in(q->db, "COPY merkle_nodes (level, idx, hash) FROM STDIN",
                                         b->nodes.p, b->nodes.len) != 0))
