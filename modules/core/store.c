@@ -44,11 +44,9 @@ struct core_state {
     size_t n_rows;
     struct id_slot *ids;
     size_t id_cap;
-    int view_valid;   /* 0 after a freeze/unfreeze: ask the database */
-    char *principals; /* COPY rows not yet written */
-    size_t p_len, p_cap;
-    char *keyrows;
-    size_t k_len, k_cap;
+    int view_valid;           /* 0 after a freeze/unfreeze: ask the database */
+    struct db_buf principals; /* rows not yet written, in COPY's binary format */
+    struct db_buf keyrows;
     char (*revoked)[2][65]; /* (pubkey hex, leaf) pairs to write */
     size_t n_revoked, revoked_cap;
 };
@@ -164,55 +162,34 @@ static size_t pow2_at_least(size_t n)
     return c;
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    size_t n = strlen(s);
-
-    if (*len + n + 1 > *cap) {
-        size_t c = *cap ? *cap * 2 : 65536;
-        char *nb;
-
-        while (c < *len + n + 1)
-            c *= 2;
-        nb = realloc(*buf, c);
-        if (nb == NULL)
-            return SRV_ENOMEM;
-        *buf = nb;
-        *cap = c;
-    }
-    memcpy(*buf + *len, s, n + 1);
-    *len += n;
-    return 0;
-}
-
 /* Names worth fetching for one tx: its signer; for core identity txs the body's key and id.
  * Each enters the view as absent; the queries then mark what exists. */
-static void collect(struct core_state *st, const struct chain_tx *tx, char **keys, size_t *kl,
-                    size_t *kc, char **ids, size_t *il, size_t *ic)
+static void collect(struct core_state *st, const struct chain_tx *tx, struct db_buf *keys,
+                    struct db_buf *ids)
 {
     char hex[66];
     const char *k, *id;
     uint8_t pk[32];
 
     chain_hex_encode(tx->signer, 32, hex);
-    append(keys, kl, kc, *kl > 1 ? "," : "");
-    append(keys, kl, kc, hex);
+    db_buf_puts(keys, keys->len > 1 ? "," : "");
+    db_buf_puts(keys, hex);
     key_slot(st, tx->signer, 1);
     if (strcmp(tx->module, "core") != 0)
         return;
     k = json_string_value(json_object_get(tx->body, "key"));
     if (k != NULL && chain_b64_decode_exact(k, strlen(k), pk, 32) == 0) {
         chain_hex_encode(pk, 32, hex);
-        append(keys, kl, kc, ",");
-        append(keys, kl, kc, hex);
+        db_buf_puts(keys, ",");
+        db_buf_puts(keys, hex);
         key_slot(st, pk, 1);
     }
     id = json_string_value(json_object_get(tx->body, "id"));
     if (id == NULL)
         id = json_string_value(json_object_get(tx->body, "principal"));
     if (id != NULL && core_id_valid(id)) { /* valid ids need no quoting in an array literal */
-        append(ids, il, ic, *il > 1 ? "," : "");
-        append(ids, il, ic, id);
+        db_buf_puts(ids, ids->len > 1 ? "," : "");
+        db_buf_puts(ids, id);
         id_slot(st, id, 1);
     }
 }
@@ -264,8 +241,7 @@ int core_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_
                      size_t n)
 {
     struct core_state *st = calloc(1, sizeof(*st));
-    char *keys = NULL, *ids = NULL;
-    size_t kl = 0, kc = 0, il = 0, ic = 0;
+    struct db_buf keys = {0}, ids = {0};
     int rc = SRV_ENOMEM;
 
     if (st == NULL)
@@ -275,20 +251,21 @@ int core_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_
     st->keys = calloc(st->key_cap, sizeof(*st->keys));
     st->rows = calloc(st->key_cap / 2, sizeof(*st->rows));
     st->ids = calloc(st->id_cap, sizeof(*st->ids));
-    if (st->keys == NULL || st->rows == NULL || st->ids == NULL ||
-        append(&keys, &kl, &kc, "{") != 0 || append(&ids, &il, &ic, "{") != 0)
+    if (st->keys == NULL || st->rows == NULL || st->ids == NULL)
         goto out;
+    db_buf_puts(&keys, "{");
+    db_buf_puts(&ids, "{");
     for (size_t i = 0; i < n; i++)
-        collect(st, txs[i], &keys, &kl, &kc, &ids, &il, &ic);
-    if (append(&keys, &kl, &kc, "}") != 0 || append(&ids, &il, &ic, "}") != 0)
-        goto out;
-    if ((rc = load_view(st, ctx->db, keys, ids)) != 0)
+        collect(st, txs[i], &keys, &ids);
+    db_buf_puts(&keys, "}");
+    db_buf_puts(&ids, "}");
+    if (keys.failed || ids.failed || (rc = load_view(st, ctx->db, keys.p, ids.p)) != 0)
         goto out;
     st->view_valid = 1;
     rc = 0;
 out:
-    free(keys);
-    free(ids);
+    free(keys.p);
+    free(ids.p);
     if (rc != 0) {
         core_block_end(ctx, st, 0);
         st = NULL;
@@ -302,15 +279,19 @@ out:
 static int flush(struct core_state *st, PGconn *db)
 {
     static const char *const copies[2] = {
-        "COPY principals (id, kind, type, name, leaf_index) FROM STDIN",
-        "COPY keys (pubkey, principal, added_leaf) FROM STDIN"};
-    char *bufs[2] = {st->principals, st->keyrows};
-    size_t lens[2] = {st->p_len, st->k_len};
+        "COPY principals (id, kind, type, name, leaf_index) FROM STDIN (FORMAT binary)",
+        "COPY keys (pubkey, principal, added_leaf) FROM STDIN (FORMAT binary)"};
+    struct db_buf *bufs[2] = {&st->principals, &st->keyrows};
 
-    for (int t = 0; t < 2; t++)
-        if (db_copy_in(db, copies[t], bufs[t], lens[t]) != 0)
+    for (int t = 0; t < 2; t++) {
+        if (bufs[t]->len > 0)
+            db_bin_trailer(bufs[t]);
+        if (bufs[t]->failed)
+            return SRV_ENOMEM;
+        if (db_copy_in(db, copies[t], bufs[t]->p, bufs[t]->len) != 0)
             return SRV_EDB;
-    st->p_len = st->k_len = 0;
+        bufs[t]->len = 0;
+    }
     for (size_t i = 0; i < st->n_revoked; i++) {
         const char *params[2] = {st->revoked[i][0], st->revoked[i][1]};
 
@@ -333,8 +314,8 @@ int core_block_end(struct lx_apply_ctx *ctx, void *state, int commit)
     free(st->keys);
     free(st->rows);
     free(st->ids);
-    free(st->principals);
-    free(st->keyrows);
+    free(st->principals.p);
+    free(st->keyrows.p);
     free(st->revoked);
     free(st);
     return rc;
@@ -398,27 +379,12 @@ int core_store_has_principal(struct lx_apply_ctx *ctx, const char *id, int *exis
     return 0;
 }
 
-/* COPY text: these values are ids, types, kinds and names; escape what COPY would read. */
-static void copy_text(char *out, size_t cap, const char *s)
-{
-    size_t o = 0;
-
-    for (; *s && o + 3 < cap; s++) {
-        if (*s == '\\' || *s == '\t' || *s == '\n' || *s == '\r') {
-            out[o++] = '\\';
-            out[o++] = *s == '\t' ? 't' : *s == '\n' ? 'n' : *s == '\r' ? 'r' : '\\';
-        } else {
-            out[o++] = *s;
-        }
-    }
-    out[o] = '\0';
-}
-
 int core_store_add_principal(struct lx_apply_ctx *ctx, const char *id, const char *kind,
                              const char *type, const char *name)
 {
     struct core_state *st = ctx->state;
-    char leaf[24], row[1200], n[600], t[100];
+    struct db_buf *b;
+    char leaf[24];
 
     snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
     if (st == NULL || !st->view_valid) {
@@ -426,18 +392,25 @@ int core_store_add_principal(struct lx_apply_ctx *ctx, const char *id, const cha
 
         return run(ctx->db, "core_principal_add", 5, params);
     }
-    copy_text(n, sizeof(n), name);
-    copy_text(t, sizeof(t), type);
-    snprintf(row, sizeof(row), "%s\t%s\t%s\t%s\t%s\n", id, kind, t, n, leaf);
+    b = &st->principals;
+    if (b->len == 0)
+        db_bin_header(b);
+    db_bin_row(b, 5);
+    db_bin_bytes(b, id, strlen(id));
+    db_bin_bytes(b, kind, strlen(kind));
+    db_bin_bytes(b, type, strlen(type));
+    db_bin_bytes(b, name, strlen(name));
+    db_bin_int8(b, (int64_t)ctx->leaf_index);
     id_slot(st, id, 1)->exists = 1;
-    return append(&st->principals, &st->p_len, &st->p_cap, row);
+    return b->failed ? SRV_ENOMEM : 0;
 }
 
 int core_store_add_key(struct lx_apply_ctx *ctx, const uint8_t key[32], const char *principal)
 {
     struct core_state *st = ctx->state;
-    char hex[65], leaf[24], row[200];
+    char hex[65], leaf[24];
     struct key_row *k;
+    struct db_buf *b;
 
     chain_hex_encode(key, 32, hex);
     snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
@@ -451,8 +424,14 @@ int core_store_add_key(struct lx_apply_ctx *ctx, const uint8_t key[32], const ch
     memset(k, 0, sizeof(*k));
     k->found = 1;
     snprintf(k->principal, sizeof(k->principal), "%s", principal);
-    snprintf(row, sizeof(row), "\\\\x%s\t%s\t%s\n", hex, principal, leaf);
-    return append(&st->keyrows, &st->k_len, &st->k_cap, row);
+    b = &st->keyrows;
+    if (b->len == 0)
+        db_bin_header(b);
+    db_bin_row(b, 3);
+    db_bin_bytes(b, key, 32);
+    db_bin_bytes(b, principal, strlen(principal));
+    db_bin_int8(b, (int64_t)ctx->leaf_index);
+    return b->failed ? SRV_ENOMEM : 0;
 }
 
 int core_store_revoke(struct lx_apply_ctx *ctx, const uint8_t key[32])

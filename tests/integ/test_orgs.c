@@ -333,6 +333,12 @@ START_TEST(admission_on_ledger)
     o = lx_expect(&srv, NULL, "GET", path, NULL, 200);
     ck_assert_int_eq(num(o, "leaf_index"), num(doc, "leaf_index"));
     json_decref(o);
+    /* the block writes principals in COPY's binary format: a name with what the text format
+     * escapes (tab, newline, backslash) arrives as it was sent */
+    json_decref(admit("law-b", "Tab\tNew\nBack\\slash 律所", "law_firm"));
+    key = db_value("SELECT name FROM principals WHERE id = $1", "law-b");
+    ck_assert_str_eq(key, "Tab\tNew\nBack\\slash 律所");
+    free(key);
     /* the lists */
     list = lx_expect(&srv, &admin, "GET", "/api/orgs", NULL, 200);
     for (size_t i = 0; i < json_array_size(json_object_get(list, "orgs")); i++) {
