@@ -250,15 +250,13 @@ static void put_be(struct db_buf *b, uint64_t v, int bytes)
     db_buf_put(b, out, (size_t)bytes);
 }
 
-void db_bin_header(struct db_buf *b)
-{
-    db_buf_put(b, "PGCOPY\n\377\r\n\0", 11);
-    put_be(b, 0, 4); /* flags: no OIDs */
-    put_be(b, 0, 4); /* no header extension */
-}
-
 void db_bin_row(struct db_buf *b, uint16_t fields)
 {
+    if (b->len == 0) {
+        db_buf_put(b, "PGCOPY\n\377\r\n\0", 11);
+        put_be(b, 0, 4); /* flags: no OIDs */
+        put_be(b, 0, 4); /* no header extension */
+    }
     put_be(b, fields, 2);
 }
 
@@ -276,11 +274,6 @@ void db_bin_bytes(struct db_buf *b, const void *p, size_t n)
     }
     put_be(b, n, 4);
     db_buf_put(b, p, n);
-}
-
-void db_bin_trailer(struct db_buf *b)
-{
-    put_be(b, 0xffff, 2); /* -1 fields */
 }
 
 int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
@@ -310,6 +303,15 @@ int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
         PQclear(r);
     }
     return ok ? 0 : SRV_EDB;
+}
+
+int db_copy_in_bin(PGconn *c, const char *sql, struct db_buf *b)
+{
+    if (b->len > 0)
+        put_be(b, 0xffff, 2); /* the trailer: a row of -1 fields */
+    if (b->failed)
+        return SRV_ENOMEM;
+    return db_copy_in(c, sql, b->p, b->len);
 }
 
 /* Waits for the results of one call of a pipeline (one result, then NULL); 1 if it succeeded.

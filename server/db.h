@@ -62,20 +62,25 @@ void db_buf_text(struct db_buf *b, const char *s);
 /* A bytea column in COPY's text format: \\x and the hex of d[0..n). */
 void db_buf_bytea(struct db_buf *b, const uint8_t *d, size_t n);
 
-/* COPY's binary format (COPY … FROM STDIN (FORMAT binary)): the header, then per row the
- * number of fields and each field, then the trailer. PostgreSQL reads it without scanning for
- * tabs and escapes or decoding hex: a tx row cost it 6.4-8.4 µs against 9.2-12.8 in text. A
- * text value goes in as its bytes (UTF-8, no NUL), like a bytea. */
-void db_bin_header(struct db_buf *b);
+/* Rows in COPY's binary format (COPY … FROM STDIN (FORMAT binary)): db_bin_row starts a row of
+ * so many fields (the buffer's first row brings the format's header), then each field follows.
+ * PostgreSQL reads it without scanning for tabs and escapes or decoding hex: a tx row cost it
+ * 6.4-8.4 µs against 9.2-12.8 in text. A text value goes in as its bytes (UTF-8, no NUL), like
+ * a bytea. */
 void db_bin_row(struct db_buf *b, uint16_t fields);
 void db_bin_int8(struct db_buf *b, int64_t v);
 void db_bin_bytes(struct db_buf *b, const void *p, size_t n);
-void db_bin_trailer(struct db_buf *b);
 
 /* Runs sql ("COPY t (cols) FROM STDIN") with data[0..len), rows in the format sql names, and
  * waits for its result. len 0 copies nothing and succeeds. Returns 0, or SRV_EDB (the statement
  * failed; inside a transaction, the transaction is then aborted). Borrows everything. */
 int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
+    __attribute__((warn_unused_result));
+
+/* db_copy_in of the binary rows in b: adds the format's trailer first (the caller empties b
+ * afterwards, len = 0, before its next row). No rows copies nothing. SRV_ENOMEM when building
+ * b ran out of memory. */
+int db_copy_in_bin(PGconn *c, const char *sql, struct db_buf *b)
     __attribute__((warn_unused_result));
 
 /* One statement of a pipeline: a prepared statement by name, or else sql, with text params. */

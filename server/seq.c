@@ -30,6 +30,8 @@
 #include <string.h>
 #include <time.h>
 
+#define N_SPARE 4 /* a block's row buffers: txs, nodes, stored, leaves */
+
 struct seq {
     struct srv *srv; /* borrowed */
     pthread_t thread;
@@ -51,11 +53,11 @@ struct seq {
     uint8_t prev[CHAIN_HASH_LEN];       /* SHA-256 of the last checkpoint body */
     struct chain_note_signer *node_key; /* guarded memory */
     struct chain_note_signer *admin_key;
-    struct seq_item **batch; /* block_txs slots */
-    struct db_buf spare[4];  /* the last block's row buffers, emptied, until the node idles */
-    uint64_t analyze_at;     /* tree size at which to refresh the statistics; 0 = no more */
-    pthread_t analyzer;      /* the thread running that ANALYZE */
-    int analyzer_started;    /* it was started and not yet joined */
+    struct seq_item **batch;      /* block_txs slots */
+    struct db_buf spare[N_SPARE]; /* the last block's row buffers, emptied, until idle */
+    uint64_t analyze_at;          /* tree size at which to refresh the statistics; 0 = no more */
+    pthread_t analyzer;           /* the thread running that ANALYZE */
+    int analyzer_started;         /* it was started and not yet joined */
 
     _Atomic uint64_t pub_height, pub_size; /* head as of the last commit, for readers */
     struct lx_nodecache *nodes;            /* stored Merkle nodes, published with the head */
@@ -277,11 +279,9 @@ static int emit_node(void *ctx, unsigned level, uint64_t index, const uint8_t ha
     return b->nodes.failed ? -1 : 0;
 }
 
-/* A txs row in COPY's binary format; the block's first row brings the header. */
+/* A txs row, in COPY's binary format. */
 static void add_tx_row(struct block *b, const struct chain_tx *tx, uint64_t leaf)
 {
-    if (b->txs.len == 0)
-        db_bin_header(&b->txs);
     db_bin_row(&b->txs, 9);
     db_bin_int8(&b->txs, (int64_t)leaf);
     db_bin_bytes(&b->txs, tx->leaf_hash, CHAIN_HASH_LEN);
@@ -476,16 +476,17 @@ static int write_block(struct seq *q, struct block *b, const uint8_t root[CHAIN_
     const char *params[7] = {height, first, n, size, rhex, t, note};
     /* the block row and the COMMIT in one round trip */
     const struct db_call calls[2] = {{"seq_block", NULL, 7, params}, {NULL, "COMMIT", 0, NULL}};
+    int rc;
 
-    db_bin_trailer(&b->txs);
-    if (b->txs.failed || b->nodes.failed || b->stored.failed)
+    if (b->nodes.failed || b->stored.failed)
         return SRV_ENOMEM;
-    if (db_copy_in(q->db,
-                   "COPY txs (leaf_index, tx_id, height, module, type, org, signer, time_ms, "
-                   "leaf) FROM STDIN (FORMAT binary)",
-                   b->txs.p, b->txs.len) != 0 ||
-        (b->nodes.len > 0 && db_copy_in(q->db, "COPY merkle_nodes (level, idx, hash) FROM STDIN",
-                                        b->nodes.p, b->nodes.len) != 0))
+    if ((rc = db_copy_in_bin(q->db,
+                             "COPY txs (leaf_index, tx_id, height, module, type, org, signer, "
+                             "time_ms, leaf) FROM STDIN (FORMAT binary)",
+                             &b->txs)) != 0)
+        return rc;
+    if (b->nodes.len > 0 && db_copy_in(q->db, "COPY merkle_nodes (level, idx, hash) FROM STDIN",
+                                       b->nodes.p, b->nodes.len) != 0)
         return SRV_EDB;
     snprintf(height, sizeof(height), "%" PRIu64, b->height);
     snprintf(first, sizeof(first), "%" PRIu64, b->first_leaf);
@@ -573,13 +574,22 @@ static void maybe_analyze(struct seq *q)
 }
 
 /* A block's row buffers are kept for the next one while the node is busy: a block of 1,000 txs
- * writes a megabyte of COPY text, and a fresh buffer each time was mapped, grown by copying and
- * faulted in page by page. take_batch frees them after a second idle. */
+ * writes half a megabyte of COPY rows, and a fresh buffer each time was mapped, grown by copying
+ * and faulted in page by page. take_batch frees them after a second idle. */
+static void block_buffers(struct block *b, struct db_buf *mine[N_SPARE])
+{
+    mine[0] = &b->txs;
+    mine[1] = &b->nodes;
+    mine[2] = &b->stored;
+    mine[3] = &b->leaves;
+}
+
 static void take_buffers(struct seq *q, struct block *b)
 {
-    struct db_buf *mine[4] = {&b->txs, &b->nodes, &b->stored, &b->leaves};
+    struct db_buf *mine[N_SPARE];
 
-    for (int i = 0; i < 4; i++) {
+    block_buffers(b, mine);
+    for (int i = 0; i < N_SPARE; i++) {
         *mine[i] = q->spare[i];
         memset(&q->spare[i], 0, sizeof(q->spare[i]));
     }
@@ -587,9 +597,10 @@ static void take_buffers(struct seq *q, struct block *b)
 
 static void keep_buffers(struct seq *q, struct block *b)
 {
-    struct db_buf *mine[4] = {&b->txs, &b->nodes, &b->stored, &b->leaves};
+    struct db_buf *mine[N_SPARE];
 
-    for (int i = 0; i < 4; i++) {
+    block_buffers(b, mine);
+    for (int i = 0; i < N_SPARE; i++) {
         if (mine[i]->failed) { /* out of memory once: start small again */
             free(mine[i]->p);
             memset(mine[i], 0, sizeof(*mine[i]));
@@ -603,7 +614,7 @@ static void keep_buffers(struct seq *q, struct block *b)
 
 static void free_buffers(struct seq *q)
 {
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_SPARE; i++) {
         free(q->spare[i].p);
         memset(&q->spare[i], 0, sizeof(q->spare[i]));
     }

@@ -284,12 +284,10 @@ static int flush(struct core_state *st, PGconn *db)
     struct db_buf *bufs[2] = {&st->principals, &st->keyrows};
 
     for (int t = 0; t < 2; t++) {
-        if (bufs[t]->len > 0)
-            db_bin_trailer(bufs[t]);
-        if (bufs[t]->failed)
-            return SRV_ENOMEM;
-        if (db_copy_in(db, copies[t], bufs[t]->p, bufs[t]->len) != 0)
-            return SRV_EDB;
+        int rc = db_copy_in_bin(db, copies[t], bufs[t]);
+
+        if (rc != 0)
+            return rc;
         bufs[t]->len = 0;
     }
     for (size_t i = 0; i < st->n_revoked; i++) {
@@ -393,8 +391,6 @@ int core_store_add_principal(struct lx_apply_ctx *ctx, const char *id, const cha
         return run(ctx->db, "core_principal_add", 5, params);
     }
     b = &st->principals;
-    if (b->len == 0)
-        db_bin_header(b);
     db_bin_row(b, 5);
     db_bin_bytes(b, id, strlen(id));
     db_bin_bytes(b, kind, strlen(kind));
@@ -425,8 +421,6 @@ int core_store_add_key(struct lx_apply_ctx *ctx, const uint8_t key[32], const ch
     k->found = 1;
     snprintf(k->principal, sizeof(k->principal), "%s", principal);
     b = &st->keyrows;
-    if (b->len == 0)
-        db_bin_header(b);
     db_bin_row(b, 3);
     db_bin_bytes(b, key, 32);
     db_bin_bytes(b, principal, strlen(principal));
