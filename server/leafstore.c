@@ -202,9 +202,10 @@ static int by_pos(const void *a, const void *b)
 }
 
 /* Places e[0, k), sorted by pos, into the table of fd through buf (RUN_SLOTS slots): each run
- * covers the pages of the next entries, one pread and one pwrite. An entry whose probe reaches
- * the run's end goes on at the start of the next run; one that reaches the table's end is
- * inserted alone from slot 0. */
+ * covers the pages of the next entries, one pread and one pwrite (slots, a power of two of at
+ * least MIN_SLOTS, is a whole number of pages). An entry whose probe reaches the run's end goes
+ * on at the start of the next run; one that reaches the table's end is inserted alone from
+ * slot 0. */
 static int place_sorted(int fd, uint64_t slots, struct pending *e, size_t k, uint64_t *buf)
 {
     size_t i = 0;
@@ -220,8 +221,6 @@ static int place_sorted(int fd, uint64_t slots, struct pending *e, size_t k, uin
                 r1 < slots)
                 r1 += PAGE_SLOTS; /* the next entry is on the next page: one run */
         }
-        if (r1 > slots)
-            r1 = slots;
         if (pread_all(fd, buf, (r1 - r0) * sizeof(*buf), r0 * sizeof(*buf)) != 0)
             return -1;
         for (size_t t = i; t < j; t++) {
