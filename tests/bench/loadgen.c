@@ -37,12 +37,12 @@
 #include <unistd.h>
 
 struct opts {
-    unsigned port, conns, batch, seconds, rate, txs;
+    unsigned port, conns, batch, seconds, rate, txs, progress;
     const char *mode, *ids, *origin, *save_ids, *path, *body, *expect;
 };
 
 static struct opts o = {
-    0, 8, 1000, 10, 0, 0, "batch", NULL, "lianxin.local/dev", NULL, "/api/health", NULL, NULL};
+    0, 8, 1000, 10, 0, 0, 0, "batch", NULL, "lianxin.local/dev", NULL, "/api/health", NULL, NULL};
 
 static uint64_t now_us(void)
 {
@@ -567,7 +567,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: loadgen --port P --mode batch|single|rate|proof|get|post [--conns N] "
             "[--batch N] [--seconds S] [--rate R] [--ids FILE] [--save-ids FILE] [--path P] "
-            "[--body FILE] [--expect STR]\n");
+            "[--body FILE] [--expect STR] [--progress 1]\n");
     exit(2);
 }
 
@@ -602,6 +602,8 @@ static void parse(int argc, char **argv)
             o.expect = v;
         else if (!strcmp(k, "--origin"))
             o.origin = v;
+        else if (!strcmp(k, "--progress"))
+            o.progress = (unsigned)atoi(v);
         else
             usage();
     }
@@ -609,12 +611,49 @@ static void parse(int argc, char **argv)
         usage();
 }
 
+/* The machine's busy CPU time so far, in microseconds (all cores, all processes: the server,
+ * PostgreSQL and this load generator), from /proc/stat; 0 when it cannot be read. */
+static uint64_t machine_busy_us(void)
+{
+    unsigned long long user, nice, sys, idle, iowait, irq, softirq, steal;
+    FILE *f = fopen("/proc/stat", "r");
+    int n;
+
+    if (f == NULL)
+        return 0;
+    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle, &iowait,
+               &irq, &softirq, &steal);
+    fclose(f);
+    if (n != 8)
+        return 0;
+    return (uint64_t)(user + nice + sys + irq + softirq + steal) * 1000000u /
+           (uint64_t)sysconf(_SC_CLK_TCK);
+}
+
+/* --progress 1: the txs acknowledged in each second of the run, on stderr, so a run's stalls
+ * show (its average alone hides them). */
+static void *progress_main(void *arg)
+{
+    uint64_t t0 = *(const uint64_t *)arg, last = 0;
+
+    for (unsigned s = 1; t0 + (uint64_t)s * 1000000u <= deadline_us; s++) {
+        unsigned long long ok;
+
+        sleep_until_us(t0 + (uint64_t)s * 1000000u);
+        ok = atomic_load(&ok_txs);
+        fprintf(stderr, "%s%llu", s == 1 ? "per second:" : " ", (ok - last) / 1000);
+        last = ok;
+    }
+    fprintf(stderr, " (thousands)\n");
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
-    pthread_t th[1024];
+    pthread_t th[1025];
     void *(*worker)(void *);
     size_t want;
-    uint64_t t0, t1;
+    uint64_t t0, t1, busy0, busy1;
     double secs;
 
     parse(argc, argv);
@@ -643,13 +682,19 @@ int main(int argc, char **argv)
     }
     if (o.save_ids)
         ids_out = fopen(o.save_ids, "w");
+    busy0 = machine_busy_us();
     t0 = now_us();
     deadline_us = t0 + (uint64_t)o.seconds * 1000000u;
     for (unsigned i = 0; i < o.conns; i++)
         pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)i);
+    if (o.progress)
+        pthread_create(&th[o.conns], NULL, progress_main, &t0);
     for (unsigned i = 0; i < o.conns; i++)
         pthread_join(th[i], NULL);
     t1 = now_us();
+    busy1 = machine_busy_us();
+    if (o.progress)
+        pthread_join(th[o.conns], NULL);
     secs = (double)(t1 - t0) / 1e6;
     if (ids_out)
         fclose(ids_out);
@@ -657,6 +702,8 @@ int main(int argc, char **argv)
            "\"per_s\":%.0f",
            o.mode, o.conns, secs, (unsigned long long)ok_txs, (unsigned long long)errors,
            (double)ok_txs / secs);
+    if (ok_txs > 0 && busy0 > 0 && busy1 > busy0) /* the run's CPU cost per acknowledged item */
+        printf(",\"cpu_us_per_ok\":%.1f", (double)(busy1 - busy0) / (double)ok_txs);
     if (n_lat > 0) {
         size_t n = n_lat;
 
