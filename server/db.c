@@ -298,11 +298,14 @@ int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
     if (PQputCopyEnd(c, ok ? NULL : "aborted") != 1)
         ok = 0;
     while ((r = PQgetResult(c)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            ok = 0;
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+            ok = ok && state != NULL && strncmp(state, "23", 2) == 0 ? -1 : 0;
+        }
         PQclear(r);
     }
-    return ok ? 0 : SRV_EDB;
+    return ok == 1 ? 0 : ok == -1 ? SRV_ECONFLICT : SRV_EDB;
 }
 
 int db_copy_in_bin(PGconn *c, const char *sql, struct db_buf *b)

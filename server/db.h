@@ -72,8 +72,10 @@ void db_bin_int8(struct db_buf *b, int64_t v);
 void db_bin_bytes(struct db_buf *b, const void *p, size_t n);
 
 /* Runs sql ("COPY t (cols) FROM STDIN") with data[0..len), rows in the format sql names, and
- * waits for its result. len 0 copies nothing and succeeds. Returns 0, or SRV_EDB (the statement
- * failed; inside a transaction, the transaction is then aborted). Borrows everything. */
+ * waits for its result. len 0 copies nothing and succeeds. Returns 0; SRV_ECONFLICT when a row
+ * broke a constraint (SQLSTATE class 23: a unique key, a check, a foreign key); SRV_EDB when
+ * the statement failed otherwise. Either way, inside a transaction, the transaction is then
+ * aborted. Borrows everything. */
 int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
     __attribute__((warn_unused_result));
 

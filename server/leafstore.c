@@ -711,8 +711,9 @@ static void *follow_main(void *arg)
         int rc = 0;
 
         if (dmg != 0 && dmg == atomic_load(&ls->gen)) {
-            srv_log_error("leaf copy: a proof built from %s did not lead to the checkpoint's"
-                          " root; the copy is read again",
+            srv_log_error("leaf copy: %s disagreed with the ledger (a proof built from it did"
+                          " not lead to the checkpoint's root, or it missed a tx id); the copy"
+                          " is read again",
                           ls->leaves_path);
             ready = restart_from(ls, 0);
         }

@@ -57,8 +57,9 @@ int lx_leafstore_find(struct lx_leafstore *ls, const uint8_t hash[CHAIN_HASH_LEN
 int lx_leafstore_read(struct lx_leafstore *ls, uint64_t first, size_t n,
                       uint8_t (*out)[CHAIN_HASH_LEN]);
 
-/* A proof built from the view of generation gen failed its check: the follower drops the copy
- * and reads it again. Any thread. */
+/* The view of generation gen disagreed with the ledger (a proof built from it failed its check,
+ * or it did not hold a tx id that is in txs): the follower drops the copy and reads it again.
+ * Any thread. */
 void lx_leafstore_damaged(struct lx_leafstore *ls, uint64_t gen);
 
 /* The writer's side, for the follower and for tests (one writer thread at a time). */

@@ -10,6 +10,7 @@
 #include "seq.h"
 #include "db.h"
 #include "err.h"
+#include "idwindow.h"
 #include "keys.h"
 #include "leafstore.h"
 #include "nodes.h"
@@ -62,6 +63,7 @@ struct seq {
     _Atomic uint64_t pub_height, pub_size; /* head as of the last commit, for readers */
     struct lx_nodecache *nodes;            /* stored Merkle nodes, published with the head */
     struct lx_leafstore *leaves;           /* the leaf copy for proofs; NULL without one */
+    struct lx_idwindow window;             /* the newest blocks' ids (the duplicate check) */
     pthread_mutex_t note_mu;               /* guards note */
     char *note;                            /* the last committed checkpoint, for readers */
     uint64_t note_size;                    /* its tree size */
@@ -213,6 +215,7 @@ static int load_head(struct seq *q, char *err, size_t errlen)
         goto out;
     }
     chain_merkle_frontier_init(&q->tree);
+    lx_idwindow_clear(&q->window); /* it must end at the head */
     memset(q->prev, 0, sizeof(q->prev));
     q->empty = PQntuples(r) == 0;
     q->height = 0;
@@ -249,8 +252,10 @@ struct block {
     struct db_buf stored;              /* the same nodes as struct stored_node, for the cache */
     struct db_buf leaves;              /* the leaf hashes, for the leaf copy */
     size_t accepted;                   /* txs in the block */
-    void *states[16]; /* each module\'s block state (block_begin), by registry index */
-    int began;        /* block_begin was called */
+    void *states[16];  /* each module's block state (block_begin), by registry index */
+    int began;         /* block_begin was called */
+    int by_copy;       /* the leaf copy said which ids are new (the duplicate check) */
+    uint64_t copy_gen; /* the generation of the copy's view it used */
 };
 
 /* A stored node of the block, kept for the node cache until the block commits. */
@@ -295,20 +300,69 @@ static void add_tx_row(struct block *b, const struct chain_tx *tx, uint64_t leaf
     db_buf_put(&b->leaves, (const char *)tx->leaf_hash, CHAIN_HASH_LEN);
 }
 
-/* Opens the block's transaction and marks the ids of the batch already in the log: one query
- * for the whole block, sent with the BEGIN in one round trip. Under load each round trip waits
- * for a core, a fraction of a millisecond, and a block made fourteen of them. */
-static int begin_and_refuse_known(struct seq *q, struct seq_item **items, size_t n)
+/* ---- the duplicate check ----------------------------------------------------------------- */
+
+/* A tx already in the log is refused (409 duplicate_tx). The unique index on txs.tx_id would
+ * catch it too, but only by failing the whole block, so each block's ids are looked up first.
+ * Asking PostgreSQL about every id cost a tenth of the machine's time per tx in batches
+ * (docs/BENCHMARKS.md, sixth round). The leaf copy (server/leafstore.h) indexes every leaf hash,
+ * which is the tx id, so it answers first: an id it does not hold is not in the log, and only
+ * ids it may hold are asked about. It trails the log by a block or two, so the sequencer keeps
+ * the ids of its newest blocks itself (server/idwindow.h). Without the copy, or when it trails
+ * by more than the window holds, every id is asked about as before. The unique index stays the
+ * last word: a block whose COPY it refuses fails, and the copy is dropped and read again. */
+
+/* Idle: drops the window's blocks the copy has caught up with. */
+static void trim_window(struct seq *q)
+{
+    uint64_t size, gen;
+
+    if (q->leaves != NULL) {
+        lx_leafstore_view(q->leaves, &size, &gen);
+        (void)lx_idwindow_covers(&q->window, size, q->tree.size);
+    }
+}
+
+/* 1 when id may be in the log and PostgreSQL must say; 0 when it is not; -1 when it is (a tx of
+ * the window). by_copy 0: every id is asked about. */
+static int may_be_known(struct seq *q, int by_copy, uint64_t size, const uint8_t *id)
+{
+    uint64_t at;
+
+    if (!by_copy)
+        return 1;
+    if (lx_idwindow_has(&q->window, id))
+        return -1;
+    return lx_leafstore_find(q->leaves, id, size, &at);
+}
+
+/* Opens the block's transaction and refuses the txs already in the log; the ids PostgreSQL
+ * must be asked about go in one query, sent with the BEGIN in one round trip. Under load each
+ * round trip waits for a core, a fraction of a millisecond, and a block made fourteen of them. */
+static int begin_and_refuse_known(struct seq *q, struct block *b, struct seq_item **items, size_t n)
 {
     struct db_buf arr = {0};
     const char *params[1];
     struct db_call calls[2] = {{NULL, "BEGIN", 0, NULL}, {"seq_dups", NULL, 1, params}};
     PGresult *res[2], *r;
+    uint64_t size = 0;
+    size_t asked = 0;
     int rc;
 
+    if (q->leaves != NULL) {
+        lx_leafstore_view(q->leaves, &size, &b->copy_gen);
+        b->by_copy = lx_idwindow_covers(&q->window, size, q->tree.size);
+    }
     db_buf_put(&arr, "{", 1);
     for (size_t i = 0; i < n; i++) {
-        if (i)
+        int known =
+            items[i]->status == 0 ? may_be_known(q, b->by_copy, size, items[i]->tx->leaf_hash) : 0;
+
+        if (known == -1)
+            seq_item_refuse(items[i], 409, "duplicate_tx", "this tx is already in the log", NULL);
+        if (known != 1)
+            continue;
+        if (asked++)
             db_buf_put(&arr, ",", 1);
         db_buf_puts(&arr, items[i]->tx->id_hex);
     }
@@ -318,11 +372,13 @@ static int begin_and_refuse_known(struct seq *q, struct seq_item **items, size_t
         return SRV_ENOMEM;
     }
     params[0] = arr.p;
-    rc = db_pipeline(q->db, calls, 2, res);
+    rc = db_pipeline(q->db, calls, asked > 0 ? 2 : 1, res);
     free(arr.p);
     if (rc != 0)
         return rc;
     PQclear(res[0]);
+    if (asked == 0)
+        return 0;
     r = res[1];
     for (int row = 0; row < PQntuples(r); row++)
         for (size_t i = 0; i < n; i++)
@@ -480,10 +536,16 @@ static int write_block(struct seq *q, struct block *b, const uint8_t root[CHAIN_
 
     if (b->nodes.failed || b->stored.failed)
         return SRV_ENOMEM;
-    if ((rc = db_copy_in_bin(q->db,
-                             "COPY txs (leaf_index, tx_id, height, module, type, org, signer, "
-                             "time_ms, leaf) FROM STDIN (FORMAT binary)",
-                             &b->txs)) != 0)
+    rc = db_copy_in_bin(q->db,
+                        "COPY txs (leaf_index, tx_id, height, module, type, org, signer, "
+                        "time_ms, leaf) FROM STDIN (FORMAT binary)",
+                        &b->txs);
+    if (rc == SRV_ECONFLICT && b->by_copy) { /* an id the copy did not hold is in the log */
+        srv_log_error("sequencer: the leaf copy missed a tx id already in the log; reading it "
+                      "again");
+        lx_leafstore_damaged(q->leaves, b->copy_gen);
+    }
+    if (rc != 0)
         return rc;
     if (b->nodes.len > 0 && db_copy_in(q->db, "COPY merkle_nodes (level, idx, hash) FROM STDIN",
                                        b->nodes.p, b->nodes.len) != 0)
@@ -640,7 +702,8 @@ static void build_block(struct seq *q, struct seq_item **items, size_t n)
     b.first_leaf = q->tree.size;
     b.time_ms = wall_ms() > q->last_time_ms ? wall_ms() : q->last_time_ms; /* never backwards */
     b.tree = q->tree;
-    if ((rc = refuse_repeats(items, n)) != 0 || (rc = begin_and_refuse_known(q, items, n)) != 0 ||
+    if ((rc = refuse_repeats(items, n)) != 0 ||
+        (rc = begin_and_refuse_known(q, &b, items, n)) != 0 ||
         (rc = blocks_begin(q, &b, items, n)) != 0)
         goto out;
     for (size_t i = 0; i < n && rc == 0; i++)
@@ -659,6 +722,12 @@ static void build_block(struct seq *q, struct seq_item **items, size_t n)
                        (const uint8_t(*)[CHAIN_HASH_LEN])(const void *)b.leaves.p,
                        b.leaves.failed ? 0 : b.leaves.len / CHAIN_HASH_LEN);
     publish_stored(q, &b);
+    if (b.leaves.failed)
+        lx_idwindow_clear(&q->window);
+    else
+        lx_idwindow_add(&q->window, b.first_leaf,
+                        (const uint8_t(*)[CHAIN_HASH_LEN])(const void *)b.leaves.p,
+                        b.leaves.len / CHAIN_HASH_LEN);
     q->tree = b.tree;
     q->height = b.height;
     q->empty = 0;
@@ -726,6 +795,7 @@ static size_t take_batch(struct seq *q)
         if (pthread_cond_timedwait(&q->wake, &q->mu, &ts) == ETIMEDOUT && !trimmed) {
             pthread_mutex_unlock(&q->mu);
             free_buffers(q);
+            trim_window(q);
             malloc_trim(0);
             trimmed = 1;
             pthread_mutex_lock(&q->mu);
@@ -1021,5 +1091,6 @@ void seq_close(struct seq *q)
     free(q->note);
     free(q->batch);
     free_buffers(q);
+    lx_idwindow_clear(&q->window);
     free(q);
 }

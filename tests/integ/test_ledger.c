@@ -1011,6 +1011,156 @@ static int txs_analyzed(const struct lx_server *s)
     return yes;
 }
 
+/* ---- the duplicate check (server/seq.c) ---- */
+
+/* Posts txs as one batch; each item's error code goes to code[i] ("" when it was accepted). */
+static void post_codes(struct lx_server *s, json_t *const *txs, size_t n, char (*code)[32])
+{
+    json_t *batch = json_array(), *ans;
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append(batch, txs[i]);
+    ans = submit(s, batch);
+    ck_assert_uint_eq(json_array_size(ans), n);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *it = json_array_get(ans, i);
+        const char *c = json_string_value(json_object_get(json_object_get(it, "error"), "code"));
+
+        snprintf(code[i], sizeof(code[i]), "%s", c != NULL ? c : "");
+        if (c == NULL)
+            (void)u64(it, "leaf_index");
+    }
+    json_decref(ans);
+    json_decref(batch);
+}
+
+/* A replay is refused (409 duplicate_tx) whichever part of the check knows it: the ids of the
+ * sequencer's newest blocks (the leaf copy has not caught up yet), the copy (it has), or
+ * PostgreSQL (a node just started, whose copy is still being checked). New txs in the same
+ * batch are accepted, and the log grows by exactly them. */
+START_TEST(replays_refused)
+{
+    struct chain_note_signer admin, k;
+    struct chain_checkpoint cp;
+    struct lx_server s;
+    struct big_tx t[60];
+    char bin[450], code[3][32], id[32];
+    uint64_t size;
+    size_t n;
+    json_t *mix[3];
+
+    memset(&s, 0, sizeof(s));
+    lx_server_start(&s, NULL);
+    lx_admin_key(&s, &admin);
+    snprintf(bin, sizeof(bin), "%s/data/leaves.bin", s.dir);
+    n = register_batch(&s, &admin, "dup", 20, t, 0);
+    for (int round = 0; round < 20; round++) {
+        /* at once, while the copy may still trail: a replay between two new txs */
+        n += register_batch(&s, &admin, "dup", 1, t + n, n);
+        snprintf(id, sizeof(id), "dupnew%d", round);
+        lx_keygen(id, &k);
+        mix[0] = org_register(&admin, id, &k);
+        mix[1] = t[n - 1].tx;
+        snprintf(id, sizeof(id), "dupnew%db", round);
+        lx_keygen(id, &k);
+        mix[2] = org_register(&admin, id, &k);
+        latest(&s, &cp);
+        size = cp.size;
+        post_codes(&s, mix, 3, code);
+        ck_assert_str_eq(code[0], "");
+        ck_assert_str_eq(code[1], "duplicate_tx");
+        ck_assert_str_eq(code[2], "");
+        latest(&s, &cp);
+        ck_assert_uint_eq(cp.size, size + 2);
+        json_decref(mix[0]);
+        json_decref(mix[2]);
+    }
+    /* the copy has caught up: it answers, and PostgreSQL confirms */
+    latest(&s, &cp);
+    wait_copy(bin, cp.size, 0, NULL);
+    for (size_t i = 0; i < n; i += 7) {
+        post_codes(&s, &t[i].tx, 1, code);
+        ck_assert_str_eq(code[0], "duplicate_tx");
+    }
+    /* just started: the copy is checked again before it answers */
+    ck_assert_int_eq(lx_server_stop(&s), 0);
+    lx_server_start(&s, NULL);
+    post_codes(&s, &t[3].tx, 1, code);
+    ck_assert_str_eq(code[0], "duplicate_tx");
+    latest(&s, &cp);
+    ck_assert_uint_eq(cp.size, size + 2);
+    ck_assert_int_eq(lx_server_stop(&s), 0);
+    for (size_t i = 0; i < n; i++)
+        json_decref(t[i].tx);
+}
+END_TEST
+
+/* The copy is never trusted: one that no longer holds an id in the log (its index file cut off
+ * under the running node) lets a replay through the check, and when the rules accept the tx
+ * again (an evidence anchor may be anchored twice) the unique index on txs.tx_id refuses the
+ * block. That block fails (503, try again), the copy is read again, and the replay is then
+ * refused as such; the log never holds a tx twice. The index file holds only leaves older than
+ * the 32,768 kept in memory, hence a log of 34,000. */
+START_TEST(copy_missing_an_id)
+{
+    struct chain_note_signer admin, court;
+    struct chain_checkpoint cp;
+    struct lx_server s;
+    struct big_tx *t = calloc(34000, sizeof(*t));
+    char bin[450], idx[450], code[1][32], pub[64];
+    long long until;
+    uint64_t size;
+    size_t n = 0;
+    int attempts = 0;
+    json_t *anchor;
+
+    memset(&s, 0, sizeof(s));
+    lx_server_start(&s, NULL);
+    lx_admin_key(&s, &admin);
+    lx_keygen("misscourt", &court);
+    lx_pub_b64(&court, pub, sizeof(pub));
+    anchor = lx_tx(&admin, "core", "org.register", "admin",
+                   json_pack("{s:s, s:s, s:s, s:s}", "id", "misscourt", "name", "Court", "type",
+                             "court", "key", pub));
+    post_codes(&s, &anchor, 1, code);
+    ck_assert_str_eq(code[0], "");
+    json_decref(anchor);
+    anchor = lx_tx(&court, "evidence", "anchor", "misscourt",
+                   json_pack("{s:s, s:s}", "sha256",
+                             "5f3c0e6ad1b8a2f4c9e7d6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5",
+                             "label", "exhibit 1"));
+    post_codes(&s, &anchor, 1, code);
+    ck_assert_str_eq(code[0], "");
+    while (n < 34000)
+        n += register_batch(&s, &admin, "miss", 1000, t + n, n);
+    latest(&s, &cp);
+    size = cp.size;
+    snprintf(bin, sizeof(bin), "%s/data/leaves.bin", s.dir);
+    snprintf(idx, sizeof(idx), "%s/data/leaves.idx", s.dir);
+    wait_copy(bin, size, 0, NULL);
+    ck_assert_int_eq(truncate(idx, 0), 0);
+    until = lx_now_ms() + 20000;
+    do {
+        ck_assert_msg(lx_now_ms() < until, "the replay was not refused: %s", code[0]);
+        if (attempts++)
+            usleep(50000);
+        post_codes(&s, &anchor, 1, code);
+        ck_assert_msg(strcmp(code[0], "duplicate_tx") == 0 ||
+                          strcmp(code[0], "db_unavailable") == 0,
+                      "a replay answered %s", code[0][0] ? code[0] : "accepted");
+    } while (strcmp(code[0], "duplicate_tx") != 0);
+    ck_assert_int_gt(attempts, 1); /* the first went past the copy to the unique index */
+    ck_assert(log_has(&s, "missed a tx id already in the log"));
+    latest(&s, &cp);
+    ck_assert_uint_eq(cp.size, size);
+    ck_assert_int_eq(lx_server_stop(&s), 0);
+    json_decref(anchor);
+    for (size_t i = 0; i < n; i++)
+        json_decref(t[i].tx);
+    free(t);
+}
+END_TEST
+
 /* A young ledger's statistics are refreshed each time it doubles from 1,024 leaves (seq.c), so
  * the sequencer's prepared look-ups are not left with the plans of an empty table: no ANALYZE
  * before the first mark, one soon after it. */
@@ -1080,6 +1230,8 @@ int main(void)
     tcase_add_test(aud, audit_catches_stored_node);
     tcase_add_test(aud, proofs_across_tiles);
     tcase_add_test(aud, proofs_from_leaf_copy);
+    tcase_add_test(aud, replays_refused);
+    tcase_add_test(aud, copy_missing_an_id);
     tcase_add_test(aud, young_ledger_is_analyzed);
     tcase_add_loop_test(aud, audit_catches_tampering, 0, sizeof(tampers) / sizeof(tampers[0]));
     tcase_add_test(aud, audit_unreachable_database);
