@@ -312,17 +312,6 @@ static void add_tx_row(struct block *b, const struct chain_tx *tx, uint64_t leaf
  * by more than the window holds, every id is asked about as before. The unique index stays the
  * last word: a block whose COPY it refuses fails, and the copy is dropped and read again. */
 
-/* Idle: drops the window's blocks the copy has caught up with. */
-static void trim_window(struct seq *q)
-{
-    uint64_t size, gen;
-
-    if (q->leaves != NULL) {
-        lx_leafstore_view(q->leaves, &size, &gen);
-        (void)lx_idwindow_covers(&q->window, size, q->tree.size);
-    }
-}
-
 /* 1 when id may be in the log and PostgreSQL must say; 0 when it is not; -1 when it is (a tx of
  * the window). by_copy 0: every id is asked about. */
 static int may_be_known(struct seq *q, int by_copy, uint64_t size, const uint8_t *id)
@@ -782,7 +771,7 @@ static void deadline(struct timespec *ts, uint64_t at_us)
 /* Waits for a block's worth of txs; returns how many it moved into q->batch (0 = stop). After
  * a second without work it hands the memory freed since the last burst back to the system
  * (once per idle spell): a node that parsed a million txs an hour ago should not still hold
- * the arenas they used. */
+ * the arenas they used, nor the ids of its last blocks (up to 2 MiB, idwindow.h). */
 static size_t take_batch(struct seq *q)
 {
     size_t max = q->srv->cfg.block_txs, k = 0;
@@ -795,7 +784,8 @@ static size_t take_batch(struct seq *q)
         if (pthread_cond_timedwait(&q->wake, &q->mu, &ts) == ETIMEDOUT && !trimmed) {
             pthread_mutex_unlock(&q->mu);
             free_buffers(q);
-            trim_window(q);
+            /* the next block, if the copy still trails, asks PostgreSQL about its ids */
+            lx_idwindow_clear(&q->window);
             malloc_trim(0);
             trimmed = 1;
             pthread_mutex_lock(&q->mu);
