@@ -279,7 +279,7 @@ void db_bin_bytes(struct db_buf *b, const void *p, size_t n)
 int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
 {
     PGresult *r;
-    int ok;
+    int ok, conflict = 0;
 
     if (len == 0)
         return 0;
@@ -301,11 +301,13 @@ int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 
-            ok = ok && state != NULL && strncmp(state, "23", 2) == 0 ? -1 : 0;
+            /* class 23: a row broke a constraint (the data sent was whole) */
+            conflict = ok && state != NULL && strncmp(state, "23", 2) == 0;
+            ok = 0;
         }
         PQclear(r);
     }
-    return ok == 1 ? 0 : ok == -1 ? SRV_ECONFLICT : SRV_EDB;
+    return ok ? 0 : conflict ? SRV_ECONFLICT : SRV_EDB;
 }
 
 int db_copy_in_bin(PGconn *c, const char *sql, struct db_buf *b)
