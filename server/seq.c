@@ -312,6 +312,11 @@ static void add_tx_row(struct block *b, const struct chain_tx *tx, uint64_t leaf
  * by more than the window holds, every id is asked about as before. The unique index stays the
  * last word: a block whose COPY it refuses fails, and the copy is dropped and read again. */
 
+static void refuse_duplicate(struct seq_item *it)
+{
+    seq_item_refuse(it, 409, "duplicate_tx", "this tx is already in the log", NULL);
+}
+
 /* 1 when id may be in the log and PostgreSQL must say; 0 when it is not; -1 when it is (a tx of
  * the window). by_copy 0: every id is asked about. */
 static int may_be_known(struct seq *q, int by_copy, uint64_t size, const uint8_t *id)
@@ -348,7 +353,7 @@ static int begin_and_refuse_known(struct seq *q, struct block *b, struct seq_ite
             items[i]->status == 0 ? may_be_known(q, b->by_copy, size, items[i]->tx->leaf_hash) : 0;
 
         if (known == -1)
-            seq_item_refuse(items[i], 409, "duplicate_tx", "this tx is already in the log", NULL);
+            refuse_duplicate(items[i]);
         if (known != 1)
             continue;
         if (asked++)
@@ -372,8 +377,7 @@ static int begin_and_refuse_known(struct seq *q, struct block *b, struct seq_ite
     for (int row = 0; row < PQntuples(r); row++)
         for (size_t i = 0; i < n; i++)
             if (items[i]->status == 0 && strcmp(items[i]->tx->id_hex, PQgetvalue(r, row, 0)) == 0)
-                seq_item_refuse(items[i], 409, "duplicate_tx", "this tx is already in the log",
-                                NULL);
+                refuse_duplicate(items[i]);
     PQclear(r);
     return 0;
 }
@@ -406,8 +410,7 @@ static int refuse_repeats(struct seq_item **items, size_t n)
     qsort(v, n, sizeof(*v), cmp_id_pos);
     for (size_t i = 1; i < n; i++)
         if (memcmp(v[i - 1].id, v[i].id, CHAIN_HASH_LEN) == 0 && items[v[i].pos]->status == 0)
-            seq_item_refuse(items[v[i].pos], 409, "duplicate_tx", "this tx is already in the log",
-                            NULL);
+            refuse_duplicate(items[v[i].pos]);
     free(v);
     return 0;
 }
