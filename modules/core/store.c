@@ -382,12 +382,12 @@ int core_store_add_principal(struct lx_apply_ctx *ctx, const char *id, const cha
 {
     struct core_state *st = ctx->state;
     struct db_buf *b;
-    char leaf[24];
 
-    snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
-    if (st == NULL || !st->view_valid) {
+    if (st == NULL || !st->view_valid) { /* one INSERT, with text parameters */
+        char leaf[24];
         const char *params[5] = {id, kind, type, name, leaf};
 
+        snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
         return run(ctx->db, "core_principal_add", 5, params);
     }
     b = &st->principals;
@@ -404,15 +404,15 @@ int core_store_add_principal(struct lx_apply_ctx *ctx, const char *id, const cha
 int core_store_add_key(struct lx_apply_ctx *ctx, const uint8_t key[32], const char *principal)
 {
     struct core_state *st = ctx->state;
-    char hex[65], leaf[24];
     struct key_row *k;
     struct db_buf *b;
 
-    chain_hex_encode(key, 32, hex);
-    snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
-    if (st == NULL || !st->view_valid) {
+    if (st == NULL || !st->view_valid) { /* one INSERT, with text parameters */
+        char hex[65], leaf[24];
         const char *params[3] = {hex, principal, leaf};
 
+        chain_hex_encode(key, 32, hex);
+        snprintf(leaf, sizeof(leaf), "%" PRIu64, ctx->leaf_index);
         return run(ctx->db, "core_key_add", 3, params);
     }
     if ((k = key_slot(st, key, 1)) == NULL)
