@@ -1034,10 +1034,12 @@ static void post_codes(struct lx_server *s, json_t *const *txs, size_t n, char (
     json_decref(batch);
 }
 
-/* A replay is refused (409 duplicate_tx) whichever part of the check knows it: the ids of the
- * sequencer's newest blocks (the leaf copy has not caught up yet), the copy (it has), or
- * PostgreSQL (a node just started, whose copy is still being checked). New txs in the same
- * batch are accepted, and the log grows by exactly them. */
+/* A replay is refused (409 duplicate_tx) whichever part of the check knows it: the copy (once it
+ * has caught up), PostgreSQL (a node just started, whose copy is still being checked), or the
+ * ids of the sequencer's newest blocks when the copy trails. That last case comes only by
+ * timing: the copy's thread usually appends a small block before a client can send the next
+ * request, so the window's rules are held by test_idwindow, not here. New txs in the same batch
+ * are accepted, and the log grows by exactly them. */
 START_TEST(replays_refused)
 {
     struct chain_note_signer admin, k;
