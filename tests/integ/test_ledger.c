@@ -1201,6 +1201,15 @@ START_TEST(young_ledger_is_analyzed)
     ck_assert_msg(strstr(v, "leaf,") == NULL && strcmp(v + strlen(v) - 5, ",leaf") != 0,
                   "txs.leaf has statistics: %s", v);
     free(v);
+    /* taken from the small sample (statistics target 10): a histogram of at most 11 bounds,
+     * where the default target gives 101 for these 1,100 distinct leaf indexes */
+    v = lx_db_value(s.dbname,
+                    "SELECT array_length(histogram_bounds::text::bigint[], 1) FROM pg_stats "
+                    "WHERE tablename = 'txs' AND attname = 'leaf_index'",
+                    0, NULL);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_msg(atoi(v) >= 2 && atoi(v) <= 11, "leaf_index histogram of %s bounds", v);
+    free(v);
     ck_assert_int_eq(lx_server_stop(&s), 0);
     for (size_t i = 0; i < n; i++)
         json_decref(t[i].tx);
