@@ -168,6 +168,66 @@ int chain_b64_decode_exact(const char *b64, size_t b64_len, uint8_t *out, size_t
     return rc;
 }
 
+/* The value of each ASCII character in the base64 alphabet; B64_BAD for the rest, '=' included. */
+#define B64_BAD 0xffu
+#define X       B64_BAD
+static const uint8_t b64_value[128] = {
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  /* controls */
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  /* controls */
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  62, X,  X,  X,  63, /* + / */
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X,  X,  X,  X,  X,  X,  /* 0-9 */
+    X,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, /* A-O */
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X,  X,  X,  X,  X,  /* P-Z */
+    X,  26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, /* a-o */
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X,  X,  X,  X,  X,  /* p-z */
+};
+#undef X
+
+static unsigned b64_char(unsigned char c)
+{
+    return c < 128 ? b64_value[c] : B64_BAD;
+}
+
+/* Only the one text that encodes n bytes is decoded here: exactly (n + 2) / 3 * 4 characters
+ * of the alphabet, the padding the size calls for, and zero unused bits. Anything else goes to
+ * chain_b64_decode_exact, which tells a value of another size from a text that is not base64.
+ * An out-of-alphabet character sets bits 6-7 of bad (every value is at most 63). */
+int chain_b64_decode_public(const char *b64, size_t b64_len, uint8_t *out, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)b64;
+    uint8_t *o = out;
+    unsigned bad = 0, a, b, c, d;
+
+    if (b64_len != (n + 2) / 3 * 4)
+        return chain_b64_decode_exact(b64, b64_len, out, n);
+    for (size_t i = 0; i < n / 3; i++, s += 4, o += 3) {
+        a = b64_char(s[0]);
+        b = b64_char(s[1]);
+        c = b64_char(s[2]);
+        d = b64_char(s[3]);
+        bad |= a | b | c | d;
+        o[0] = (uint8_t)(a << 2 | b >> 4);
+        o[1] = (uint8_t)(b << 4 | c >> 2);
+        o[2] = (uint8_t)(c << 6 | d);
+    }
+    if (n % 3 == 1) { /* xx== : the second character's low four bits unused */
+        a = b64_char(s[0]);
+        b = b64_char(s[1]);
+        bad |= a | b | (b & 15u ? B64_BAD : 0) | (s[2] != '=' || s[3] != '=' ? B64_BAD : 0);
+        o[0] = (uint8_t)(a << 2 | b >> 4);
+    } else if (n % 3 == 2) { /* xxx= : the third character's low two bits unused */
+        a = b64_char(s[0]);
+        b = b64_char(s[1]);
+        c = b64_char(s[2]);
+        bad |= a | b | c | (c & 3u ? B64_BAD : 0) | (s[3] != '=' ? B64_BAD : 0);
+        o[0] = (uint8_t)(a << 2 | b >> 4);
+        o[1] = (uint8_t)(b << 4 | c >> 2);
+    }
+    if (bad & ~63u)
+        return chain_b64_decode_exact(b64, b64_len, out, n);
+    return CHAIN_OK;
+}
+
 void chain_hex_encode(const uint8_t *bin, size_t bin_len, char *out)
 {
     sodium_bin2hex(out, 2 * bin_len + 1, bin, bin_len);

@@ -101,14 +101,15 @@ static int check_field_set(json_t *doc, char *detail, size_t cap)
     return CHAIN_OK;
 }
 
-/* A base64 field of exactly n bytes; a wrong size is reported as len_err. */
+/* A base64 field of exactly n bytes (a signature or a public key: public, so the fast decoder);
+ * a wrong size is reported as len_err. */
 static int get_b64(json_t *v, uint8_t *out, size_t n, int len_err)
 {
     int rc;
 
     if (!json_is_string(v))
         return CHAIN_E_WRONG_TYPE;
-    rc = chain_b64_decode_exact(json_string_value(v), json_string_length(v), out, n);
+    rc = chain_b64_decode_public(json_string_value(v), json_string_length(v), out, n);
     return rc == CHAIN_E_BAD_LENGTH ? len_err : rc;
 }
 

@@ -68,7 +68,7 @@ static int key_field(const json_t *body, uint8_t out[32])
 {
     const char *k = str(body, "key");
 
-    return chain_b64_decode_exact(k, strlen(k), out, 32);
+    return chain_b64_decode_public(k, strlen(k), out, 32);
 }
 
 static int bad(struct lx_reject *why, const char *field, const char *what)

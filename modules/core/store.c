@@ -178,7 +178,7 @@ static void collect(struct core_state *st, const struct chain_tx *tx, struct db_
     if (strcmp(tx->module, "core") != 0)
         return;
     k = json_string_value(json_object_get(tx->body, "key"));
-    if (k != NULL && chain_b64_decode_exact(k, strlen(k), pk, 32) == 0) {
+    if (k != NULL && chain_b64_decode_public(k, strlen(k), pk, 32) == 0) {
         chain_hex_encode(pk, 32, hex);
         db_buf_puts(keys, ",");
         db_buf_puts(keys, hex);

@@ -185,6 +185,54 @@ START_TEST(b64_random_round_trip)
 }
 END_TEST
 
+/* chain_b64_decode_public gives chain_b64_decode_exact's answer for every text: encodings of
+ * random values of 0 to 40 bytes, each asked for its own size and its neighbours', then mangled
+ * one byte at a time (any byte: '=', NUL, >= 0x80), cut short and lengthened. */
+static void same_as_exact(const char *text, size_t len, size_t n)
+{
+    uint8_t fast[48], slow[48];
+    int a = chain_b64_decode_public(text, len, fast, n);
+    int b = chain_b64_decode_exact(text, len, slow, n);
+
+    ck_assert_msg(a == b, "\"%.*s\" as %zu bytes: %d, exact says %d", (int)len, text, n, a, b);
+    if (a == CHAIN_OK)
+        ck_assert_mem_eq(fast, slow, n);
+}
+
+START_TEST(b64_public_matches_exact)
+{
+    uint8_t in[40];
+    char enc[CHAIN_B64_LEN(40) + 8];
+
+    for (int round = 0; round < 200; round++) {
+        size_t n = (size_t)round % 41, len;
+
+        randombytes_buf(in, n);
+        ck_assert_int_eq(chain_b64_encode(in, n, enc, sizeof enc), 0);
+        len = strlen(enc);
+        for (size_t m = n > 0 ? n - 1 : 0; m <= n + 1 && m <= 40; m++)
+            same_as_exact(enc, len, m);
+        for (int k = 0; k < 64 && len > 0; k++) {
+            char mangled[sizeof enc];
+            size_t at = randombytes_uniform((uint32_t)len);
+
+            memcpy(mangled, enc, len);
+            mangled[at] = (char)randombytes_uniform(256);
+            same_as_exact(mangled, len, n);
+        }
+        same_as_exact(enc, len > 0 ? len - 1 : 0, n);
+        memcpy(enc + len, "AAAA", 5);
+        same_as_exact(enc, len + 4, n);
+        same_as_exact(enc, len + 1, n);
+    }
+    same_as_exact("Zh==", 4, 1);     /* unused bits set */
+    same_as_exact("Zm9=", 4, 2);     /* unused bits set */
+    same_as_exact("Zm9v", 4, 2);     /* no padding where it belongs */
+    same_as_exact("Zg=a", 4, 1);     /* padding then data */
+    same_as_exact("Zg==Zg==", 8, 2); /* padding inside */
+}
+END_TEST
+
 START_TEST(hex)
 {
     uint8_t bin[4] = {0x00, 0xab, 0x7f, 0xff}, back[4];
@@ -212,6 +260,7 @@ static Suite *common_suite(void)
     tcase_add_test(tc, b64_strict);
     tcase_add_test(tc, b64_refuses_high_bytes);
     tcase_add_test(tc, b64_random_round_trip);
+    tcase_add_test(tc, b64_public_matches_exact);
     tcase_add_test(tc, hex);
     suite_add_tcase(s, tc);
     return s;
