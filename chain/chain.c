@@ -368,6 +368,10 @@ int chain_utf8_valid(const char *s, size_t len)
     uint32_t cp;
 
     while (pos < len) {
+        if ((unsigned char)s[pos] < 0x80) { /* ASCII, most of every text we see */
+            pos++;
+            continue;
+        }
         if (chain_utf8_next((const uint8_t *)s, len, &pos, &cp) != 0)
             return 0;
     }

@@ -48,12 +48,22 @@ static void utf16_units(uint32_t cp, uint32_t *u1, uint32_t *u2)
 /* RFC 8785 §3.2.3: compare member names as arrays of UTF-16 code units. UTF-8 byte order agrees
  * with that except between U+E000..U+FFFF and the supplementary planes, whose surrogates
  * (D800..DFFF) sort below E000 — so decode and compare units rather than bytes. Keys were checked
- * to be valid UTF-8 before sorting. */
+ * to be valid UTF-8 before sorting.
+ *
+ * Most names are ASCII, so the bytes are compared first: where they first differ, two ASCII
+ * bytes start characters in both names (a continuation byte is never ASCII), and a name that
+ * is a byte prefix of the other is a prefix in code units too. */
 static int utf16_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     const uint8_t *ua = (const uint8_t *)a, *ub = (const uint8_t *)b;
-    size_t pa = 0, pb = 0;
+    size_t pa = 0, pb = 0, n = alen < blen ? alen : blen, i = 0;
 
+    while (i < n && ua[i] == ub[i])
+        i++;
+    if (i == n)
+        return alen == blen ? 0 : alen < blen ? -1 : 1;
+    if (ua[i] < 0x80 && ub[i] < 0x80)
+        return ua[i] < ub[i] ? -1 : 1;
     while (pa < alen && pb < blen) {
         uint32_t ca, cb, a1, a2, b1, b2;
 
