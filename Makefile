@@ -40,7 +40,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 INTEG_BINS := $(patsubst tests/integ/%.c,$(BUILD)/tests/integ/%,$(INTEG_SRC))
 
 .PHONY: all tests run test e2e bench clean format format-check asan bootstrap bootstrap-test \
-        fuzz stress bootstrap-stress
+        fuzz stress bootstrap-stress FORCE
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -75,9 +75,18 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"; $(CC) $(CFLAGS) -Iserver -c $< -o $@
 
-$(BUILD)/gen/migrations.c: $(wildcard sql/*.sql) scripts/embed-sql
+# The list of migration files, rewritten only when it changes: a file removed or renamed leaves
+# every remaining one older than migrations.c, so the list is what tells make to embed again.
+SQL_FILES := $(sort $(wildcard sql/*.sql))
+$(BUILD)/gen/sql.list: FORCE
 	@mkdir -p $(dir $@)
-	scripts/embed-sql $@ $(wildcard sql/*.sql)
+	@echo '$(SQL_FILES)' | cmp -s - $@ || echo '$(SQL_FILES)' > $@
+
+$(BUILD)/gen/migrations.c: $(SQL_FILES) $(BUILD)/gen/sql.list scripts/embed-sql
+	@mkdir -p $(dir $@)
+	scripts/embed-sql $@ $(SQL_FILES)
+
+FORCE:
 
 $(LIBCHAIN): $(call obj,$(CHAIN_SRC))
 	@rm -f $@
