@@ -479,22 +479,15 @@ static int custody(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct l
     return rc;
 }
 
-/* The anchors of one block, as COPY text lines. */
-struct ev_block {
-    char *buf;  /* COPY text (owned) */
-    size_t len; /* bytes in buf */
-    size_t cap; /* bytes allocated */
-};
-
+/* An anchor: one INSERT without block state (which cannot happen), else one COPY text row in
+ * the block's buffer (ctx->state, a struct db_buf), written by ev_block_end. */
 static int anchor(struct lx_apply_ctx *ctx, const struct chain_tx *tx)
 {
     const json_t *b = tx->body;
-    struct ev_block *blk = ctx->state;
-    char line[EV_MAX_LABEL * 2 + 256], label[EV_MAX_LABEL * 2 + 1];
-    size_t k = 0;
-    int n;
+    struct db_buf *rows = ctx->state;
+    char nums[72];
 
-    if (blk == NULL) { /* no block state (cannot happen): one INSERT */
+    if (rows == NULL) {
         char leaf[24], height[24], ms[24];
         const char *p[7] = {
             str(b, "sha256"), str(b, "label"), tx->org, tx->id_hex, leaf, height, ms};
@@ -509,33 +502,19 @@ static int anchor(struct lx_apply_ctx *ctx, const struct chain_tx *tx)
         PQclear(r);
         return rc;
     }
-    /* check refused tabs, newlines and control characters; a backslash is COPY's escape */
-    for (const char *s = str(b, "label"); *s; s++) {
-        if (*s == '\\')
-            label[k++] = '\\';
-        label[k++] = *s;
-    }
-    label[k] = '\0';
-    n = snprintf(line, sizeof(line),
-                 "\\\\x%s\t%s\t%s\t\\\\x%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64 "\n",
-                 str(b, "sha256"), label, tx->org, tx->id_hex, ctx->leaf_index, ctx->height,
-                 ctx->block_time_ms);
-    if (n < 0 || (size_t)n >= sizeof(line))
-        return SRV_ENOMEM;
-    if (blk->len + (size_t)n > blk->cap) {
-        size_t cap = blk->cap ? blk->cap * 2 : 65536;
-        char *nb;
-
-        while (cap < blk->len + (size_t)n)
-            cap *= 2;
-        if ((nb = realloc(blk->buf, cap)) == NULL)
-            return SRV_ENOMEM;
-        blk->buf = nb;
-        blk->cap = cap;
-    }
-    memcpy(blk->buf + blk->len, line, (size_t)n);
-    blk->len += (size_t)n;
-    return 0;
+    /* sha256 is hex (check refused anything else); the label and org are escaped for COPY */
+    db_buf_puts(rows, "\\\\x");
+    db_buf_puts(rows, str(b, "sha256"));
+    db_buf_put(rows, "\t", 1);
+    db_buf_text(rows, str(b, "label"));
+    db_buf_put(rows, "\t", 1);
+    db_buf_text(rows, tx->org);
+    db_buf_puts(rows, "\t\\\\x");
+    db_buf_puts(rows, tx->id_hex);
+    snprintf(nums, sizeof(nums), "\t%" PRIu64 "\t%" PRIu64 "\t%" PRId64 "\n", ctx->leaf_index,
+             ctx->height, ctx->block_time_ms);
+    db_buf_puts(rows, nums);
+    return rows->failed ? SRV_ENOMEM : 0;
 }
 
 int ev_apply(struct lx_apply_ctx *ctx, const struct chain_tx *tx, struct lx_reject *why)
@@ -559,24 +538,26 @@ int ev_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_tx
             anchors++;
     if (anchors == 0)
         return 0;
-    if ((*state = calloc(1, sizeof(struct ev_block))) == NULL)
+    if ((*state = calloc(1, sizeof(struct db_buf))) == NULL)
         return SRV_ENOMEM;
     return 0;
 }
 
 int ev_block_end(struct lx_apply_ctx *ctx, void *state, int commit)
 {
-    struct ev_block *blk = state;
+    struct db_buf *rows = state;
     int rc = 0;
 
-    if (blk == NULL)
+    if (rows == NULL)
         return 0;
-    if (commit) /* the anchors of the whole block in one COPY */
+    if (commit && rows->failed)
+        rc = SRV_ENOMEM;
+    else if (commit) /* the anchors of the whole block in one COPY */
         rc = db_copy_in(ctx->db,
                         "COPY evidence_anchors (sha256, label, org, tx_id, leaf_index, height, "
                         "anchored_ms) FROM STDIN",
-                        blk->buf, blk->len);
-    free(blk->buf);
-    free(blk);
+                        rows->p, rows->len);
+    free(rows->p);
+    free(rows);
     return rc;
 }
