@@ -595,8 +595,14 @@ static void *analyze_main(void *arg)
     PGconn *c = db_connect(q->srv->cfg.db, err, sizeof(err));
 
     if (c != NULL) {
-        PGresult *r = PQexec(c, "SET default_statistics_target = 10; ANALYZE");
+        /* two statements, not one string: a string of several runs as one transaction, and
+         * ANALYZE would then publish the statistics of every table only at its very end */
+        PGresult *r = PQexec(c, "SET default_statistics_target = 10");
 
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            PQclear(r);
+            r = PQexec(c, "ANALYZE");
+        }
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
         else
