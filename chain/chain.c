@@ -210,12 +210,12 @@ int chain_b64_decode_public(const char *b64, size_t b64_len, uint8_t *out, size_
         o[1] = (uint8_t)(b << 4 | c >> 2);
         o[2] = (uint8_t)(c << 6 | d);
     }
-    if (n % 3 == 1) { /* xx== : the second character's low four bits unused */
+    if (n % 3 == 1) { /* two characters and "=="; the second's low four bits unused */
         a = b64_char(s[0]);
         b = b64_char(s[1]);
         bad |= a | b | (b & 15u ? B64_BAD : 0) | (s[2] != '=' || s[3] != '=' ? B64_BAD : 0);
         o[0] = (uint8_t)(a << 2 | b >> 4);
-    } else if (n % 3 == 2) { /* xxx= : the third character's low two bits unused */
+    } else if (n % 3 == 2) { /* three characters and "="; the third's low two bits unused */
         a = b64_char(s[0]);
         b = b64_char(s[1]);
         c = b64_char(s[2]);

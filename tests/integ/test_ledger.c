@@ -998,9 +998,9 @@ START_TEST(proofs_from_leaf_copy)
 }
 END_TEST
 
-/* 1 when txs has been analyzed by hand (autovacuum's runs count elsewhere), else 0. */
-/* An ANALYZE of txs was run by hand, i.e. by the sequencer (autovacuum's own sets
- * last_autoanalyze). It is set a moment before that ANALYZE commits and pg_stats shows it. */
+/* 1 when txs has been analyzed by hand, i.e. by the sequencer (autovacuum's runs set
+ * last_autoanalyze instead), else 0. last_analyze is set a moment before that ANALYZE commits
+ * and pg_stats shows its statistics. */
 static int txs_analyzed(const struct lx_server *s)
 {
     char *v = lx_db_value(s->dbname,

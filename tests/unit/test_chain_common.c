@@ -185,9 +185,8 @@ START_TEST(b64_random_round_trip)
 }
 END_TEST
 
-/* chain_b64_decode_public gives chain_b64_decode_exact's answer for every text: encodings of
- * random values of 0 to 40 bytes, each asked for its own size and its neighbours', then mangled
- * one byte at a time (any byte: '=', NUL, >= 0x80), cut short and lengthened. */
+/* chain_b64_decode_public answers as chain_b64_decode_exact does for text[0..len) as n bytes,
+ * with the same bytes when both accept it. */
 static void same_as_exact(const char *text, size_t len, size_t n)
 {
     uint8_t fast[48], slow[48];
@@ -199,6 +198,9 @@ static void same_as_exact(const char *text, size_t len, size_t n)
         ck_assert_mem_eq(fast, slow, n);
 }
 
+/* Encodings of random values of 0 to 40 bytes, each asked for its own size and its
+ * neighbours', then mangled one byte at a time (any byte: '=', NUL, >= 0x80), cut short and
+ * lengthened; and a few texts at the padding's edges. */
 START_TEST(b64_public_matches_exact)
 {
     uint8_t in[40];
