@@ -162,36 +162,50 @@ static size_t pow2_at_least(size_t n)
     return c;
 }
 
+/* Enters key pk into the view as absent and names it in the look-up array, once per block:
+ * a batch of 1,000 diplomas has one signer, and each self-registration is signed by the key it
+ * registers. */
+static void want_key(struct core_state *st, const uint8_t pk[32], struct db_buf *keys)
+{
+    size_t before = st->n_rows;
+    char hex[65];
+
+    if (key_slot(st, pk, 1) == NULL || st->n_rows == before)
+        return;
+    chain_hex_encode(pk, 32, hex);
+    db_buf_puts(keys, keys->len > 1 ? "," : "");
+    db_buf_puts(keys, hex);
+}
+
+/* The same for principal id; only valid ids, which need no quoting in an array literal. */
+static void want_id(struct core_state *st, const char *id, struct db_buf *ids)
+{
+    if (!core_id_valid(id) || id_slot(st, id, 0) != NULL)
+        return;
+    id_slot(st, id, 1);
+    db_buf_puts(ids, ids->len > 1 ? "," : "");
+    db_buf_puts(ids, id);
+}
+
 /* Names worth fetching for one tx: its signer; for core identity txs the body's key and id.
  * Each enters the view as absent; the queries then mark what exists. */
 static void collect(struct core_state *st, const struct chain_tx *tx, struct db_buf *keys,
                     struct db_buf *ids)
 {
-    char hex[66];
     const char *k, *id;
     uint8_t pk[32];
 
-    chain_hex_encode(tx->signer, 32, hex);
-    db_buf_puts(keys, keys->len > 1 ? "," : "");
-    db_buf_puts(keys, hex);
-    key_slot(st, tx->signer, 1);
+    want_key(st, tx->signer, keys);
     if (strcmp(tx->module, "core") != 0)
         return;
     k = json_string_value(json_object_get(tx->body, "key"));
-    if (k != NULL && chain_b64_decode_public(k, strlen(k), pk, 32) == 0) {
-        chain_hex_encode(pk, 32, hex);
-        db_buf_puts(keys, ",");
-        db_buf_puts(keys, hex);
-        key_slot(st, pk, 1);
-    }
+    if (k != NULL && chain_b64_decode_public(k, strlen(k), pk, 32) == 0)
+        want_key(st, pk, keys);
     id = json_string_value(json_object_get(tx->body, "id"));
     if (id == NULL)
         id = json_string_value(json_object_get(tx->body, "principal"));
-    if (id != NULL && core_id_valid(id)) { /* valid ids need no quoting in an array literal */
-        db_buf_puts(ids, ids->len > 1 ? "," : "");
-        db_buf_puts(ids, id);
-        id_slot(st, id, 1);
-    }
+    if (id != NULL)
+        want_id(st, id, ids);
 }
 
 static int load_keys(struct core_state *st, const PGresult *r)
