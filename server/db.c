@@ -276,6 +276,21 @@ void db_bin_bytes(struct db_buf *b, const void *p, size_t n)
     db_buf_put(b, p, n);
 }
 
+/* Sends one COPY's rows and ends it; 1 when all of them went. */
+static int put_rows(PGconn *c, const char *data, size_t len)
+{
+    int ok = 1;
+
+    /* libpq takes an int per call: long buffers go in pieces */
+    for (size_t off = 0; ok && off < len;) {
+        size_t n = len - off > (1u << 30) ? (1u << 30) : len - off;
+
+        ok = PQputCopyData(c, data + off, (int)n) == 1;
+        off += n;
+    }
+    return PQputCopyEnd(c, ok ? NULL : "aborted") == 1 && ok;
+}
+
 int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
 {
     PGresult *r;
@@ -288,15 +303,7 @@ int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
     PQclear(r);
     if (!ok)
         return SRV_EDB;
-    /* libpq takes an int per call: long buffers go in pieces */
-    for (size_t off = 0; ok && off < len;) {
-        size_t n = len - off > (1u << 30) ? (1u << 30) : len - off;
-
-        ok = PQputCopyData(c, data + off, (int)n) == 1;
-        off += n;
-    }
-    if (PQputCopyEnd(c, ok ? NULL : "aborted") != 1)
-        ok = 0;
+    ok = put_rows(c, data, len);
     while ((r = PQgetResult(c)) != NULL) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -317,6 +324,93 @@ int db_copy_in_bin(PGconn *c, const char *sql, struct db_buf *b)
     if (b->failed)
         return SRV_ENOMEM;
     return db_copy_in(c, sql, b->p, b->len);
+}
+
+void db_chain_add(struct db_chain *ch, const char *sql, struct db_buf *b, int binary, int take)
+{
+    struct db_buf *mine = b;
+
+    if (b->len == 0 && !b->failed)
+        return;
+    if (binary)
+        put_be(b, 0xffff, 2); /* the trailer: a row of -1 fields */
+    if (b->failed || ch->n == DB_CHAIN_MAX || (take && (mine = malloc(sizeof(*mine))) == NULL)) {
+        ch->failed = 1;
+        if (take) {
+            free(b->p);
+            *b = (struct db_buf){0};
+        }
+        return;
+    }
+    if (take) {
+        *mine = *b;
+        *b = (struct db_buf){0};
+    }
+    ch->copy[ch->n].sql = sql;
+    ch->copy[ch->n].buf = mine;
+    ch->copy[ch->n].owned = take;
+    ch->n++;
+}
+
+void db_chain_free(struct db_chain *ch)
+{
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->copy[i].owned) {
+            free(ch->copy[i].buf->p);
+            free(ch->copy[i].buf);
+        }
+    *ch = (struct db_chain){0};
+}
+
+int db_chain_run(PGconn *c, struct db_chain *ch, const char *tail, size_t *failed)
+{
+    struct db_buf q = {0};
+    size_t sent = 0, done = 0; /* COPYs whose rows went; statements that succeeded */
+    int ok, whole = 1, conflict = 0;
+    PGresult *r;
+
+    *failed = 0;
+    for (size_t i = 0; i < ch->n; i++) {
+        db_buf_puts(&q, ch->copy[i].sql);
+        db_buf_puts(&q, ";");
+    }
+    if (tail != NULL)
+        db_buf_puts(&q, tail);
+    if (ch->failed || q.failed || q.len == 0) {
+        free(q.p);
+        ok = !ch->failed && !q.failed;
+        db_chain_free(ch);
+        return ok ? 0 : SRV_ENOMEM;
+    }
+    ok = PQsendQuery(c, q.p) == 1;
+    free(q.p);
+    /* each COPY first asks for its rows (COPY_IN), then reports; the tail reports */
+    while (ok && (r = PQgetResult(c)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+
+        if (st == PGRES_COPY_IN) {
+            whole = sent < ch->n && put_rows(c, ch->copy[sent].buf->p, ch->copy[sent].buf->len);
+            if (sent >= ch->n)
+                (void)PQputCopyEnd(c, "no rows for this COPY");
+            sent++;
+        } else if (st == PGRES_COMMAND_OK) {
+            done++;
+        } else {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+            conflict = whole && done < ch->n && state != NULL && strncmp(state, "23", 2) == 0;
+            ok = 0;
+        }
+        PQclear(r);
+    }
+    while ((r = PQgetResult(c)) != NULL) /* what follows an error */
+        PQclear(r);
+    if (ok && done < ch->n + (tail != NULL))
+        ok = 0; /* the connection went away before every statement reported */
+    if (!ok)
+        *failed = done;
+    db_chain_free(ch);
+    return ok ? 0 : conflict ? SRV_ECONFLICT : SRV_EDB;
 }
 
 /* Waits for the results of one call of a pipeline (one result, then NULL); 1 if it succeeded.

@@ -85,6 +85,39 @@ int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
 int db_copy_in_bin(PGconn *c, const char *sql, struct db_buf *b)
     __attribute__((warn_unused_result));
 
+/* A chain of COPYs run as one query string (db_chain_run): each COPY waits for the one before it
+ * to be read, so n COPYs cost n + 1 round trips instead of 2n, and a closing statement (the
+ * block's COMMIT) rides with the last. Start with {0}. */
+#define DB_CHAIN_MAX 8
+struct db_chain {
+    struct {
+        const char *sql;    /* "COPY t (cols) FROM STDIN …", a constant (borrowed) */
+        struct db_buf *buf; /* its rows, whole */
+        int owned;          /* buf and its memory were taken over (freed by the chain) */
+    } copy[DB_CHAIN_MAX];
+    size_t n;
+    int failed; /* out of memory, or more than DB_CHAIN_MAX: db_chain_run refuses */
+};
+
+/* Adds sql with the rows in b, in the format sql names; binary rows get the format's trailer
+ * here. take = 0: b is borrowed until db_chain_run (the caller empties it afterwards, as with
+ * db_copy_in_bin); take = 1: the chain takes b's memory and leaves *b = {0}. No rows: nothing
+ * is added. */
+void db_chain_add(struct db_chain *ch, const char *sql, struct db_buf *b, int binary, int take);
+
+/* Runs the chain's COPYs in order, then tail (one statement without parameters, or NULL), and
+ * waits for all of them. Returns 0; SRV_ECONFLICT when a COPY's rows broke a constraint
+ * (SQLSTATE class 23); SRV_EDB otherwise; SRV_ENOMEM when building the chain failed (nothing
+ * sent). On failure *failed is the index of the statement that failed (n for tail; 0 for
+ * SRV_ENOMEM); on success it is left alone. The statements after
+ * it do not run; inside a transaction, the transaction is then aborted. The chain is emptied
+ * either way. */
+int db_chain_run(PGconn *c, struct db_chain *ch, const char *tail, size_t *failed)
+    __attribute__((warn_unused_result));
+
+/* Frees what the chain took over and empties it (a block given up before db_chain_run). */
+void db_chain_free(struct db_chain *ch);
+
 /* One statement of a pipeline: a prepared statement by name, or else sql, with text params. */
 struct db_call {
     const char *name;
