@@ -33,6 +33,14 @@ struct lx_apply_ctx {
     uint64_t height;       /* the block it goes into */
     int64_t block_time_ms; /* the block's timestamp */
     void *state;           /* the block state of the module being called (block_begin) */
+    /* block_begin: the block's transaction has not begun. Its statements must only read (they
+     * see what a statement inside would: the sequencer is the ledger's only writer); a module
+     * may send BEGIN in the same round trip ahead of them and clear this. */
+    int begin_pending;
+    /* block_end (commit = 1), when not NULL: COPYs may be added here (db_chain_add, in the
+     * order they must run) instead of run; they run after every module's block_end, with the
+     * block's own rows and its COMMIT, a round trip each instead of two. */
+    struct db_chain *chain;
 };
 
 struct lx_module {

@@ -785,7 +785,8 @@ static int shadow_setup(struct audit *a)
 static int replay_block(struct audit *a, uint64_t first, int64_t time_ms, struct chain_tx **txs,
                         size_t n)
 {
-    struct lx_apply_ctx ctx = {a->c, first, a->height, time_ms, NULL};
+    struct lx_apply_ctx ctx = {
+        .db = a->c, .leaf_index = first, .height = a->height, .block_time_ms = time_ms};
     void **states = calloc(lx_n_modules, sizeof(*states));
     const struct lx_module *core = lx_module_find("core");
     size_t core_i = 0;

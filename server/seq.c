@@ -74,8 +74,6 @@ static const struct db_stmt seq_stmts[] = {
                  "ORDER BY height DESC LIMIT 1"},
     {"seq_dups", "SELECT encode(tx_id, 'hex') FROM txs WHERE tx_id = ANY "
                  "(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)"},
-    {"seq_block", "INSERT INTO blocks (height, first_leaf, n_txs, tree_size, root, time_ms, "
-                  "checkpoint) VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6, $7)"},
     {"seq_origin", "SELECT value FROM chain_meta WHERE key = 'origin'"},
     {"seq_set_origin", "INSERT INTO chain_meta (key, value) VALUES ('origin', $1)"},
 };
@@ -252,10 +250,12 @@ struct block {
     struct db_buf stored;              /* the same nodes as struct stored_node, for the cache */
     struct db_buf leaves;              /* the leaf hashes, for the leaf copy */
     size_t accepted;                   /* txs in the block */
-    void *states[16];  /* each module's block state (block_begin), by registry index */
-    int began;         /* block_begin was called */
-    int by_copy;       /* the leaf copy said which ids are new (the duplicate check) */
-    uint64_t copy_gen; /* the generation of the copy's view it used */
+    void *states[16];      /* each module's block state (block_begin), by registry index */
+    int began;             /* block_begin was called */
+    int in_tx;             /* BEGIN has been sent */
+    struct db_chain chain; /* the modules' closing COPYs, then the block's own (write_block) */
+    int by_copy;           /* the leaf copy said which ids are new (the duplicate check) */
+    uint64_t copy_gen;     /* the generation of the copy's view it used */
 };
 
 /* A stored node of the block, kept for the node cache until the block commits. */
@@ -330,10 +330,11 @@ static int may_be_known(struct seq *q, int by_copy, uint64_t size, const uint8_t
     return lx_leafstore_find(q->leaves, id, size, &at);
 }
 
-/* Opens the block's transaction and refuses the txs already in the log; the ids PostgreSQL
- * must be asked about go in one query, sent with the BEGIN in one round trip. Under load each
- * round trip waits for a core, a fraction of a millisecond, and a block made fourteen of them. */
-static int begin_and_refuse_known(struct seq *q, struct block *b, struct seq_item **items, size_t n)
+/* Refuses the txs already in the log; the ids PostgreSQL must be asked about go in one query,
+ * sent with the block's BEGIN in one round trip. When there are none (the leaf copy answered
+ * for all), the BEGIN waits for the modules' look-ups (blocks_begin): under load each round
+ * trip waits for a core, a fraction of a millisecond. */
+static int refuse_known(struct seq *q, struct block *b, struct seq_item **items, size_t n)
 {
     struct db_buf arr = {0};
     const char *params[1];
@@ -366,13 +367,13 @@ static int begin_and_refuse_known(struct seq *q, struct block *b, struct seq_ite
         return SRV_ENOMEM;
     }
     params[0] = arr.p;
-    rc = db_pipeline(q->db, calls, asked > 0 ? 2 : 1, res);
+    /* nothing to ask: the BEGIN goes with the modules' look-ups (blocks_begin) */
+    rc = asked > 0 ? db_pipeline(q->db, calls, 2, res) : 0;
     free(arr.p);
-    if (rc != 0)
+    if (rc != 0 || asked == 0)
         return rc;
+    b->in_tx = 1;
     PQclear(res[0]);
-    if (asked == 0)
-        return 0;
     r = res[1];
     for (int row = 0; row < PQntuples(r); row++)
         for (size_t i = 0; i < n; i++)
@@ -423,11 +424,16 @@ static size_t module_index(const struct lx_module *m)
     return 0;
 }
 
-/* Lets every module load, in a few queries, what its rules will read in this block. */
+/* Lets every module load, in a few queries, what its rules will read in this block; the first
+ * to ask sends the block's BEGIN with them, if it is still to be sent, else it is sent here. */
 static int blocks_begin(struct seq *q, struct block *b, struct seq_item **items, size_t n)
 {
     const struct chain_tx **txs = malloc((n ? n : 1) * sizeof(*txs));
-    struct lx_apply_ctx ctx = {q->db, b->first_leaf, b->height, b->time_ms, NULL};
+    struct lx_apply_ctx ctx = {.db = q->db,
+                               .leaf_index = b->first_leaf,
+                               .height = b->height,
+                               .block_time_ms = b->time_ms,
+                               .begin_pending = !b->in_tx};
     size_t k = 0;
     int rc = 0;
 
@@ -441,13 +447,25 @@ static int blocks_begin(struct seq *q, struct block *b, struct seq_item **items,
         if (lx_modules[m]->block_begin != NULL)
             rc = lx_modules[m]->block_begin(&ctx, &b->states[m], txs, k);
     free(txs);
+    if (rc == 0 && ctx.begin_pending && exec_simple(q->db, "BEGIN") != 0)
+        rc = SRV_EDB;
+    if (rc == 0 && PQtransactionStatus(q->db) != PQTRANS_INTRANS) {
+        srv_log_error("sequencer: a module's block_begin left no transaction open");
+        rc = SRV_EDB; /* it cleared begin_pending without sending BEGIN */
+    }
+    b->in_tx = 1;
     return rc;
 }
 
-/* commit = 1: modules write what they buffered (inside the block's transaction); 0: discard. */
+/* commit = 1: modules write what they buffered (inside the block's transaction), or add it to
+ * the block's chain of COPYs; 0: discard. */
 static int blocks_end(struct seq *q, struct block *b, int commit)
 {
-    struct lx_apply_ctx ctx = {q->db, b->first_leaf + b->accepted, b->height, b->time_ms, NULL};
+    struct lx_apply_ctx ctx = {.db = q->db,
+                               .leaf_index = b->first_leaf + b->accepted,
+                               .height = b->height,
+                               .block_time_ms = b->time_ms,
+                               .chain = commit ? &b->chain : NULL};
     int rc = 0;
 
     if (!b->began)
@@ -469,7 +487,10 @@ static int blocks_end(struct seq *q, struct block *b, int commit)
 static int apply_one(struct seq *q, struct block *b, struct seq_item *it)
 {
     static size_t core = (size_t)-1;
-    struct lx_apply_ctx ctx = {q->db, b->first_leaf + b->accepted, b->height, b->time_ms, NULL};
+    struct lx_apply_ctx ctx = {.db = q->db,
+                               .leaf_index = b->first_leaf + b->accepted,
+                               .height = b->height,
+                               .block_time_ms = b->time_ms};
     struct lx_reject why = {0};
     int rc;
 
@@ -517,38 +538,51 @@ static int sign_checkpoint(struct seq *q, struct block *b, uint8_t root[CHAIN_HA
     return rc == 0 ? 0 : SRV_ECRYPTO;
 }
 
+/* The block row, in COPY's text format. */
+static void block_row(struct db_buf *row, const struct block *b, const uint8_t root[CHAIN_HASH_LEN],
+                      const char *note)
+{
+    char nums[128];
+
+    snprintf(nums, sizeof(nums), "%" PRIu64 "\t%" PRIu64 "\t%zu\t%" PRIu64 "\t", b->height,
+             b->first_leaf, b->accepted, b->tree.size);
+    db_buf_puts(row, nums);
+    db_buf_bytea(row, root, CHAIN_HASH_LEN);
+    snprintf(nums, sizeof(nums), "\t%" PRId64 "\t", b->time_ms);
+    db_buf_puts(row, nums);
+    db_buf_text(row, note);
+    db_buf_put(row, "\n", 1);
+}
+
+/* Writes the block: the modules' COPYs (blocks_end), then its txs, nodes and block row, and the
+ * COMMIT, all in one chain of COPYs. */
 static int write_block(struct seq *q, struct block *b, const uint8_t root[CHAIN_HASH_LEN],
                        const char *note)
 {
-    char height[24], first[24], n[24], size[24], rhex[CHAIN_HASH_LEN * 2 + 1], t[24];
-    const char *params[7] = {height, first, n, size, rhex, t, note};
-    /* the block row and the COMMIT in one round trip */
-    const struct db_call calls[2] = {{"seq_block", NULL, 7, params}, {NULL, "COMMIT", 0, NULL}};
+    struct db_buf row = {0};
+    size_t txs_at = b->chain.n, failed;
     int rc;
 
     if (b->nodes.failed || b->stored.failed)
         return SRV_ENOMEM;
-    rc = db_copy_in_bin(q->db,
-                        "COPY txs (leaf_index, tx_id, height, module, type, org, signer, "
-                        "time_ms, leaf) FROM STDIN (FORMAT binary)",
-                        &b->txs);
-    if (rc == SRV_ECONFLICT && b->by_copy) { /* an id the copy did not hold is in the log */
+    block_row(&row, b, root, note);
+    db_chain_add(&b->chain,
+                 "COPY txs (leaf_index, tx_id, height, module, type, org, signer, time_ms, leaf) "
+                 "FROM STDIN (FORMAT binary)",
+                 &b->txs, 1, 0);
+    db_chain_add(&b->chain, "COPY merkle_nodes (level, idx, hash) FROM STDIN", &b->nodes, 0, 0);
+    db_chain_add(&b->chain,
+                 "COPY blocks (height, first_leaf, n_txs, tree_size, root, time_ms, checkpoint) "
+                 "FROM STDIN",
+                 &row, 0, 1);
+    rc = db_chain_run(q->db, &b->chain, "COMMIT", &failed);
+    if (rc == SRV_ECONFLICT && failed == txs_at && b->by_copy) {
+        /* an id the copy did not hold is in the log */
         srv_log_error("sequencer: the leaf copy missed a tx id already in the log; reading it "
                       "again");
         lx_leafstore_damaged(q->leaves, b->copy_gen);
     }
-    if (rc != 0)
-        return rc;
-    if (b->nodes.len > 0 && db_copy_in(q->db, "COPY merkle_nodes (level, idx, hash) FROM STDIN",
-                                       b->nodes.p, b->nodes.len) != 0)
-        return SRV_EDB;
-    snprintf(height, sizeof(height), "%" PRIu64, b->height);
-    snprintf(first, sizeof(first), "%" PRIu64, b->first_leaf);
-    snprintf(n, sizeof(n), "%zu", b->accepted);
-    snprintf(size, sizeof(size), "%" PRIu64, b->tree.size);
-    chain_hex_encode(root, CHAIN_HASH_LEN, rhex);
-    snprintf(t, sizeof(t), "%" PRId64, b->time_ms);
-    return db_pipeline(q->db, calls, 2, NULL) == 0 ? 0 : SRV_EDB;
+    return rc;
 }
 
 /* Hands the committed block's stored nodes to the node cache; if that fails (out of memory),
@@ -706,8 +740,7 @@ static void build_block(struct seq *q, struct seq_item **items, size_t n)
     b.first_leaf = q->tree.size;
     b.time_ms = wall_ms() > q->last_time_ms ? wall_ms() : q->last_time_ms; /* never backwards */
     b.tree = q->tree;
-    if ((rc = refuse_repeats(items, n)) != 0 ||
-        (rc = begin_and_refuse_known(q, &b, items, n)) != 0 ||
+    if ((rc = refuse_repeats(items, n)) != 0 || (rc = refuse_known(q, &b, items, n)) != 0 ||
         (rc = blocks_begin(q, &b, items, n)) != 0)
         goto out;
     for (size_t i = 0; i < n && rc == 0; i++)
@@ -748,6 +781,7 @@ out:
         err[strcspn(err, "\n")] = '\0';
     }
     (void)blocks_end(q, &b, 0); /* frees what a failed or empty block left */
+    db_chain_free(&b.chain);
     if (q->db != NULL && PQtransactionStatus(q->db) != PQTRANS_IDLE)
         (void)exec_simple(q->db, "ROLLBACK");
     if (rc != 0) {

@@ -233,21 +233,26 @@ static void load_ids(struct core_state *st, const PGresult *r)
         id_slot(st, PQgetvalue(r, i, 0), 1)->exists = 1;
 }
 
-/* The keys and the principals a block names, both queries in one round trip. */
-static int load_view(struct core_state *st, PGconn *db, const char *keys, const char *ids)
+/* The keys and the principals a block names, both queries in one round trip; with the block's
+ * BEGIN ahead of them when it is still to be sent (saving the sequencer a round trip). */
+static int load_view(struct core_state *st, struct lx_apply_ctx *ctx, const char *keys,
+                     const char *ids)
 {
     const char *kp[1] = {keys}, *ip[1] = {ids};
-    const struct db_call calls[2] = {{"core_keys_many", NULL, 1, kp},
+    const struct db_call calls[3] = {{NULL, "BEGIN", 0, NULL},
+                                     {"core_keys_many", NULL, 1, kp},
                                      {"core_principals_many", NULL, 1, ip}};
-    PGresult *res[2];
-    int rc = db_pipeline(db, calls, 2, res);
+    size_t skip = ctx->begin_pending ? 0 : 1;
+    PGresult *res[3] = {NULL, NULL, NULL};
+    int rc = db_pipeline(ctx->db, calls + skip, 3 - skip, res + skip);
 
     if (rc == 0) {
-        rc = load_keys(st, res[0]);
-        load_ids(st, res[1]);
+        ctx->begin_pending = 0;
+        rc = load_keys(st, res[1]);
+        load_ids(st, res[2]);
     }
-    PQclear(res[0]);
-    PQclear(res[1]);
+    for (int i = 0; i < 3; i++)
+        PQclear(res[i]);
     return rc;
 }
 
@@ -273,7 +278,7 @@ int core_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_
         collect(st, txs[i], &keys, &ids);
     db_buf_puts(&keys, "}");
     db_buf_puts(&ids, "}");
-    if (keys.failed || ids.failed || (rc = load_view(st, ctx->db, keys.p, ids.p)) != 0)
+    if (keys.failed || ids.failed || (rc = load_view(st, ctx, keys.p, ids.p)) != 0)
         goto out;
     st->view_valid = 1;
     rc = 0;
@@ -288,13 +293,14 @@ out:
     return rc;
 }
 
+static const char *const copies[2] = {
+    "COPY principals (id, kind, type, name, leaf_index) FROM STDIN (FORMAT binary)",
+    "COPY keys (pubkey, principal, added_leaf) FROM STDIN (FORMAT binary)"};
+
 /* Writes the buffered rows: principals before the keys that reference them, then revocations
  * (a key added and revoked in the same block exists by then). */
 static int flush(struct core_state *st, PGconn *db)
 {
-    static const char *const copies[2] = {
-        "COPY principals (id, kind, type, name, leaf_index) FROM STDIN (FORMAT binary)",
-        "COPY keys (pubkey, principal, added_leaf) FROM STDIN (FORMAT binary)"};
     struct db_buf *bufs[2] = {&st->principals, &st->keyrows};
 
     for (int t = 0; t < 2; t++) {
@@ -321,8 +327,12 @@ int core_block_end(struct lx_apply_ctx *ctx, void *state, int commit)
 
     if (st == NULL)
         return 0;
-    if (commit)
+    if (commit && ctx->chain != NULL && st->n_revoked == 0) { /* the rows join the block's COPYs */
+        db_chain_add(ctx->chain, copies[0], &st->principals, 1, 1);
+        db_chain_add(ctx->chain, copies[1], &st->keyrows, 1, 1);
+    } else if (commit) {
         rc = flush(st, ctx->db);
+    }
     free(st->keys);
     free(st->rows);
     free(st->ids);
