@@ -545,6 +545,8 @@ int ev_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_tx
 
 int ev_block_end(struct lx_apply_ctx *ctx, void *state, int commit)
 {
+    static const char copy[] = "COPY evidence_anchors (sha256, label, org, tx_id, leaf_index, "
+                               "height, anchored_ms) FROM STDIN";
     struct db_buf *rows = state;
     int rc = 0;
 
@@ -552,11 +554,10 @@ int ev_block_end(struct lx_apply_ctx *ctx, void *state, int commit)
         return 0;
     if (commit && rows->failed)
         rc = SRV_ENOMEM;
+    else if (commit && ctx->chain != NULL) /* with the block's rows, as one of its COPYs */
+        db_chain_add(ctx->chain, copy, rows, 0, 1);
     else if (commit) /* the anchors of the whole block in one COPY */
-        rc = db_copy_in(ctx->db,
-                        "COPY evidence_anchors (sha256, label, org, tx_id, leaf_index, height, "
-                        "anchored_ms) FROM STDIN",
-                        rows->p, rows->len);
+        rc = db_copy_in(ctx->db, copy, rows->p, rows->len);
     free(rows->p);
     free(rows);
     return rc;
