@@ -238,31 +238,117 @@ static atomic_size_t n_lat;
 static FILE *ids_out;
 static pthread_mutex_t ids_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Counts the accepted items of an answer; every one must carry a leaf_index. */
-static size_t count_ok(const char *body, size_t expect)
+/* The answer's items with their tx ids, through Jansson: for --save-ids. Every item counted
+ * must carry a leaf_index. */
+static size_t count_ok_saving_ids(const char *body)
 {
     json_t *doc = json_loads(body, 0, NULL);
     size_t ok = 0;
 
-    if (doc == NULL)
-        return 0;
-    if (json_is_array(doc)) {
-        for (size_t i = 0; i < json_array_size(doc); i++) {
-            json_t *it = json_array_get(doc, i);
+    for (size_t i = 0; i < json_array_size(doc); i++) {
+        json_t *it = json_array_get(doc, i);
 
-            if (json_is_integer(json_object_get(it, "leaf_index"))) {
-                ok++;
-                if (ids_out) {
-                    pthread_mutex_lock(&ids_mu);
-                    fprintf(ids_out, "%s\n", json_string_value(json_object_get(it, "tx_id")));
-                    pthread_mutex_unlock(&ids_mu);
-                }
-            }
+        if (json_is_integer(json_object_get(it, "leaf_index"))) {
+            ok++;
+            pthread_mutex_lock(&ids_mu);
+            fprintf(ids_out, "%s\n", json_string_value(json_object_get(it, "tx_id")));
+            pthread_mutex_unlock(&ids_mu);
         }
-    } else if (json_is_integer(json_object_get(doc, "leaf_index"))) {
-        ok = 1;
     }
+    if (json_is_object(doc) && json_is_integer(json_object_get(doc, "leaf_index")))
+        ok = 1;
     json_decref(doc);
+    return ok;
+}
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+/* Steps over the JSON string that starts at p (its opening quote): the byte after its closing
+ * quote, or NULL when it does not end. */
+static const char *skip_string(const char *p)
+{
+    for (p++; *p != '\0'; p++) {
+        if (*p == '\\' && *++p == '\0')
+            return NULL;
+        if (*p == '"')
+            return p + 1;
+    }
+    return NULL;
+}
+
+/* Scans one item of an answer at *pp, an object, and moves *pp past it: 1 when it is a
+ * committed tx (a member "leaf_index" whose value is an integer), 0 when not (a refusal), -1
+ * when it is not an object that ends. Strings are stepped over with their escapes, so nothing
+ * inside one is taken for a key or a bracket. */
+static int scan_item(const char **pp)
+{
+    const char *p = *pp;
+    int depth = 0, committed = 0;
+
+    if (*p != '{')
+        return -1;
+    do {
+        if (*p == '"') {
+            const char *e = skip_string(p), *q;
+
+            if (e == NULL)
+                return -1;
+            if (depth == 1 && e - p == 12 && memcmp(p, "\"leaf_index\"", 12) == 0 && *e == ':') {
+                for (q = e + 1; *q >= '0' && *q <= '9'; q++)
+                    ;
+                committed = q > e + 1 && (*q == ',' || *q == '}');
+            }
+            p = e;
+            continue;
+        }
+        if (*p == '{' || *p == '[')
+            depth++;
+        else if (*p == '}' || *p == ']')
+            depth--;
+        else if (*p == '\0')
+            return -1;
+        p++;
+    } while (depth > 0);
+    *pp = p;
+    return committed;
+}
+
+/* Counts the committed items of an answer (an object, or an array of them): every one must
+ * carry a leaf_index; more than expect, or an answer that is not of that shape, counts none.
+ * A scan instead of a Jansson tree: parsing a thousand answers a second cost the machine 2 % of
+ * its time in batch runs. */
+static size_t count_ok(const char *body, size_t expect)
+{
+    const char *p = skip_ws(body);
+    size_t ok = 0;
+    int r;
+
+    if (ids_out != NULL)
+        ok = count_ok_saving_ids(body);
+    else if (*p != '[') {
+        if ((r = scan_item(&p)) < 0 || *skip_ws(p) != '\0')
+            return 0;
+        ok = (size_t)r;
+    } else {
+        p = skip_ws(p + 1);
+        while (*p != ']') {
+            if ((r = scan_item(&p)) < 0)
+                return 0;
+            ok += (size_t)r;
+            p = skip_ws(p);
+            if (*p == ']')
+                break;
+            if (*p != ',' || *(p = skip_ws(p + 1)) == ']')
+                return 0; /* not a separator, or one before the end */
+        }
+        if (*skip_ws(p + 1) != '\0')
+            return 0;
+    }
     return ok <= expect ? ok : 0;
 }
 
