@@ -50,11 +50,12 @@ static long count(const char *sql)
     return n;
 }
 
-static void begin(PGconn *c)
+/* Runs a statement that must succeed (BEGIN, ROLLBACK). */
+static void run(PGconn *c, const char *sql)
 {
     char err[256];
 
-    ck_assert_int_eq(db_exec(c, "BEGIN", err, sizeof(err)), 0);
+    ck_assert_msg(db_exec(c, sql, err, sizeof(err)) == 0, "%s: %s", sql, err);
 }
 
 /* Text rows for parent: ids from..to-1, each with a name that needs escaping. */
@@ -92,7 +93,7 @@ START_TEST(chain_writes_in_order_and_commits)
     for (int i = 0; i < 3; i++)
         child_row(&children, 10 + i, 1 + i);
     before = children.len;
-    begin(c);
+    run(c, "BEGIN");
     db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
     db_chain_add(&ch, "COPY parent (id) FROM STDIN", &none, 0, 0); /* no rows: not added */
     db_chain_add(&ch, COPY_CHILD, &children, 1, 0);
@@ -121,27 +122,26 @@ START_TEST(chain_conflict_names_its_copy)
     struct db_chain ch = {0};
     struct db_buf parents = {0}, children = {0};
     size_t failed = 99;
-    char err[256];
 
     parent_rows(&parents, 1, 3);
     child_row(&children, 10, 1);
     child_row(&children, 10, 2); /* the same id twice */
-    begin(c);
+    run(c, "BEGIN");
     db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
     db_chain_add(&ch, COPY_CHILD, &children, 1, 1);
     ck_assert_int_eq(db_chain_run(c, &ch, "COMMIT", &failed), SRV_ECONFLICT);
     ck_assert_uint_eq(failed, 1);
     ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_INERROR);
-    ck_assert_int_eq(db_exec(c, "ROLLBACK", err, sizeof(err)), 0);
+    run(c, "ROLLBACK");
     ck_assert_int_eq(count("SELECT count(*) FROM parent"), 0);
 
     /* a child whose parent is missing (a foreign key) is a conflict too, in the first COPY */
     child_row(&children, 11, 42);
-    begin(c);
+    run(c, "BEGIN");
     db_chain_add(&ch, COPY_CHILD, &children, 1, 1);
     ck_assert_int_eq(db_chain_run(c, &ch, "COMMIT", &failed), SRV_ECONFLICT);
     ck_assert_uint_eq(failed, 0);
-    ck_assert_int_eq(db_exec(c, "ROLLBACK", err, sizeof(err)), 0);
+    run(c, "ROLLBACK");
     PQfinish(c);
 }
 END_TEST
@@ -154,25 +154,24 @@ START_TEST(chain_failures_are_edb_with_their_index)
     struct db_chain ch = {0};
     struct db_buf parents = {0}, ghost = {0};
     size_t failed = 99;
-    char err[256];
 
     parent_rows(&parents, 1, 2);
     db_buf_puts(&ghost, "1\n");
-    begin(c);
+    run(c, "BEGIN");
     db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
     db_chain_add(&ch, "COPY no_such_table (id) FROM STDIN", &ghost, 0, 1);
     ck_assert_int_eq(db_chain_run(c, &ch, "COMMIT", &failed), SRV_EDB);
     ck_assert_uint_eq(failed, 1);
-    ck_assert_int_eq(db_exec(c, "ROLLBACK", err, sizeof(err)), 0);
+    run(c, "ROLLBACK");
 
     parent_rows(&parents, 5, 6);
-    begin(c);
+    run(c, "BEGIN");
     db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
     ck_assert_int_eq(db_chain_run(c, &ch, "SELECT 1/0", &failed), SRV_EDB);
     ck_assert_uint_eq(failed, 1); /* the tail */
-    ck_assert_int_eq(db_exec(c, "ROLLBACK", err, sizeof(err)), 0);
+    run(c, "ROLLBACK");
     ck_assert_int_eq(count("SELECT count(*) FROM parent"), 0);
-    ck_assert_int_eq(db_exec(c, "SELECT 1", err, sizeof(err)), 0);
+    run(c, "SELECT 1");
     PQfinish(c);
 }
 END_TEST
