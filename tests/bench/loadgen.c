@@ -399,158 +399,6 @@ static void *batch_worker(void *arg)
     return NULL;
 }
 
-/* ---- one tx per request: a thread's connections in one epoll loop ---------------------------
- *
- * A thread per connection woke once for every answer: with 64 of them the load generator cost
- * the machine 28-33 µs per tx, taken from the node being measured. One loop per 64 connections
- * takes the answers of a block in a few wake-ups: 16-21 µs. In rate mode each connection's
- * turns are timers of the loop (epoll_pwait2 waits to the microsecond). */
-
-#define CONNS_PER_LOOP 64
-
-/* A connection of the single and rate modes and its request in flight. */
-struct flight {
-    struct conn c;
-    size_t have, hlen, need; /* of the answer being read */
-    uint64_t due;            /* rate mode: when its next request is to start */
-    uint64_t t0;             /* when the request in flight was due (or sent): latency's start */
-    int busy;                /* a request is in flight */
-    int done;                /* out of txs, or the connection could not be opened again */
-};
-
-struct loop_job {
-    unsigned first, step; /* the connections first, first + step, … */
-};
-
-static uint64_t rate_interval; /* rate mode: µs between two requests of one connection */
-
-/* Starts the next tx on an idle connection; -1 when none is left or it could not be sent. */
-static int flight_start(struct flight *f, uint64_t now)
-{
-    size_t i = atomic_fetch_add(&next_tx, 1);
-
-    if (i >= n_txs)
-        return -1;
-    if (rate_interval) { /* open loop: latency counts from the scheduled start */
-        f->t0 = f->due;
-        f->due += rate_interval;
-    } else {
-        f->t0 = now;
-    }
-    f->have = f->hlen = f->need = 0;
-    if (send_request(&f->c, "POST", "/api/chain/tx", txs[i], strlen(txs[i])) != 0) {
-        atomic_fetch_add(&errors, 1);
-        return -1;
-    }
-    f->busy = 1;
-    return 0;
-}
-
-/* A broken connection: its tx counts as an error; it is opened again. */
-static void flight_reopen(int ep, struct flight *f)
-{
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = f};
-
-    atomic_fetch_add(&errors, 1);
-    f->busy = 0;
-    close(f->c.fd);
-    if (conn_open(&f->c) != 0 || epoll_ctl(ep, EPOLL_CTL_ADD, f->c.fd, &ev) != 0)
-        f->done = 1;
-}
-
-/* Reads what has come of f's answer; when it is whole, checks and counts it. */
-static void flight_read(int ep, struct flight *f)
-{
-    ssize_t r = recv(f->c.fd, f->c.buf + f->have, f->c.cap - f->have - 1, MSG_DONTWAIT);
-
-    if (r < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (r <= 0 || !f->busy || f->have + (size_t)r + 1 >= f->c.cap) {
-        flight_reopen(ep, f);
-        return;
-    }
-    f->have += (size_t)r;
-    f->c.buf[f->have] = '\0';
-    if (!answer_whole(&f->c, f->have, &f->hlen, &f->need))
-        return;
-    f->busy = 0;
-    if (atoi(f->c.buf + 9) == 200 && count_ok(f->c.buf + f->hlen, 1) == 1) {
-        lat[atomic_fetch_add(&n_lat, 1)] = now_us() - f->t0;
-        atomic_fetch_add(&ok_txs, 1);
-    } else {
-        atomic_fetch_add(&errors, 1);
-    }
-}
-
-/* Starts a request on every idle connection whose turn it is; returns when the next one is due
- * (UINT64_MAX: none) and sets *busy to the number in flight. */
-static uint64_t start_due(struct flight *fl, unsigned n, uint64_t now, unsigned *busy)
-{
-    uint64_t wake = UINT64_MAX;
-
-    *busy = 0;
-    for (unsigned i = 0; i < n; i++) {
-        struct flight *f = &fl[i];
-
-        if (!f->busy && !f->done && now < deadline_us) {
-            if (f->due <= now) {
-                if (flight_start(f, now) != 0)
-                    f->done = 1;
-            } else if (f->due < wake) {
-                wake = f->due;
-            }
-        }
-        *busy += (unsigned)f->busy;
-    }
-    return wake;
-}
-
-static void *single_loop(void *arg)
-{
-    const struct loop_job *job = arg;
-    struct flight fl[CONNS_PER_LOOP];
-    struct epoll_event evs[CONNS_PER_LOOP];
-    uint64_t start = now_us();
-    unsigned n = 0;
-    int ep = epoll_create1(0);
-
-    memset(fl, 0, sizeof(fl));
-    for (unsigned i = job->first; i < o.conns && n < CONNS_PER_LOOP; i += job->step, n++) {
-        struct flight *f = &fl[n];
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = f};
-
-        f->due = start + i * (rate_interval / o.conns); /* spread the connections' turns */
-        if (ep < 0 || conn_open(&f->c) != 0 || epoll_ctl(ep, EPOLL_CTL_ADD, f->c.fd, &ev) != 0) {
-            atomic_fetch_add(&errors, 1);
-            f->done = 1;
-        }
-    }
-    for (;;) {
-        unsigned busy;
-        uint64_t now = now_us(), wake = start_due(fl, n, now, &busy);
-        /* wait for answers, or until the next turn or the end of the run */
-        uint64_t until = wake < deadline_us ? wake : deadline_us;
-        struct timespec ts = {1, 0};
-        int k;
-
-        if (busy == 0 && (wake == UINT64_MAX || now >= deadline_us))
-            break;
-        if (until > now && until - now < 1000000u)
-            ts = (struct timespec){0, (long)(until - now) * 1000L};
-        k = epoll_pwait2(ep, evs, CONNS_PER_LOOP, &ts, NULL);
-        for (int e = 0; e < k; e++)
-            flight_read(ep, evs[e].data.ptr);
-    }
-    for (unsigned i = 0; i < n; i++) {
-        if (fl[i].c.fd > 0)
-            close(fl[i].c.fd);
-        free(fl[i].c.buf);
-    }
-    if (ep >= 0)
-        close(ep);
-    return NULL;
-}
-
 static char **proof_ids;
 static size_t n_proof_ids;
 
@@ -675,33 +523,193 @@ static int proof_ok(const char *resp, const char *id_hex, struct cp_memo *memo)
                                          memo->cp.root) == 0;
 }
 
-static void *proof_worker(void *arg)
+/* ---- one tx per request, and proofs: a thread's connections in one epoll loop ---------------
+ *
+ * A thread per connection woke once for every answer: with 64 of them the load generator cost
+ * the machine 28-33 µs per tx, taken from the node being measured. One loop per 64 connections
+ * takes the answers of a block in a few wake-ups: 16-21 µs. In rate mode each connection's
+ * turns are timers of the loop (epoll_pwait2 waits to the microsecond). Proof mode runs in the
+ * same loop, each connection asking for the proof of a random committed tx. */
+
+#define CONNS_PER_LOOP 64
+
+/* A connection of the single and rate modes and its request in flight. */
+struct flight {
+    struct conn c;
+    size_t have, hlen, need; /* of the answer being read */
+    uint64_t due;            /* rate mode: when its next request is to start */
+    uint64_t t0;             /* when the request in flight was due (or sent): latency's start */
+    const char *id;          /* proof mode: the tx whose proof was asked for */
+    int busy;                /* a request is in flight */
+    int done;                /* out of txs, or the connection could not be opened again */
+};
+
+struct loop_job {
+    unsigned first, step; /* the connections first, first + step, … */
+    unsigned seed;        /* proof mode: for picking txs */
+    struct cp_memo memo;  /* proof mode: the last checkpoint seen */
+};
+
+static int proof_mode;
+
+static uint64_t rate_interval; /* rate mode: µs between two requests of one connection */
+
+/* Asks for the proof of a random committed tx; -1 when it could not be sent. */
+static int proof_start(struct flight *f, struct loop_job *job)
 {
-    struct conn c = {0};
-    struct cp_memo memo = {0};
-    unsigned seed = (unsigned)(uintptr_t)arg * 7919u + 17u;
+    char path[128];
 
-    if (conn_open(&c) != 0) {
+    f->id = proof_ids[rand_r(&job->seed) % n_proof_ids];
+    snprintf(path, sizeof(path), "/api/chain/proof/%s", f->id);
+    f->have = f->hlen = f->need = 0;
+    if (send_request(&f->c, "GET", path, NULL, 0) != 0) {
         atomic_fetch_add(&errors, 1);
-        return NULL;
+        return -1;
     }
-    while (now_us() < deadline_us) {
-        char path[128];
-        const char *resp;
-        int st;
+    f->busy = 1;
+    return 0;
+}
 
-        const char *id = proof_ids[rand_r(&seed) % n_proof_ids];
+/* Starts the next request on an idle connection; -1 when no tx is left or it could not be
+ * sent. */
+static int flight_start(struct flight *f, struct loop_job *job, uint64_t now)
+{
+    size_t i;
 
-        snprintf(path, sizeof(path), "/api/chain/proof/%s", id);
-        st = http(&c, "GET", path, NULL, 0, &resp);
-        if (st == 200 && proof_ok(resp, id, &memo))
-            atomic_fetch_add(&ok_txs, 1);
-        else
+    if (proof_mode)
+        return proof_start(f, job);
+    if ((i = atomic_fetch_add(&next_tx, 1)) >= n_txs)
+        return -1;
+    if (rate_interval) { /* open loop: latency counts from the scheduled start */
+        f->t0 = f->due;
+        f->due += rate_interval;
+    } else {
+        f->t0 = now;
+    }
+    f->have = f->hlen = f->need = 0;
+    if (send_request(&f->c, "POST", "/api/chain/tx", txs[i], strlen(txs[i])) != 0) {
+        atomic_fetch_add(&errors, 1);
+        return -1;
+    }
+    f->busy = 1;
+    return 0;
+}
+
+/* A broken connection: its tx counts as an error; it is opened again. */
+static void flight_reopen(int ep, struct flight *f)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = f};
+
+    atomic_fetch_add(&errors, 1);
+    f->busy = 0;
+    close(f->c.fd);
+    if (conn_open(&f->c) != 0 || epoll_ctl(ep, EPOLL_CTL_ADD, f->c.fd, &ev) != 0)
+        f->done = 1;
+}
+
+/* Is f's whole answer right: a committed tx, or the proof asked for? */
+static int answer_ok(struct flight *f, struct loop_job *job)
+{
+    const char *body = f->c.buf + f->hlen;
+
+    if (atoi(f->c.buf + 9) != 200)
+        return 0;
+    return proof_mode ? proof_ok(body, f->id, &job->memo) : count_ok(body, 1) == 1;
+}
+
+/* Reads what has come of f's answer; when it is whole, checks and counts it. */
+static void flight_read(int ep, struct flight *f, struct loop_job *job)
+{
+    ssize_t r = recv(f->c.fd, f->c.buf + f->have, f->c.cap - f->have - 1, MSG_DONTWAIT);
+
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (r <= 0 || !f->busy || f->have + (size_t)r + 1 >= f->c.cap) {
+        flight_reopen(ep, f);
+        return;
+    }
+    f->have += (size_t)r;
+    f->c.buf[f->have] = '\0';
+    if (!answer_whole(&f->c, f->have, &f->hlen, &f->need))
+        return;
+    f->busy = 0;
+    if (answer_ok(f, job)) {
+        if (!proof_mode)
+            lat[atomic_fetch_add(&n_lat, 1)] = now_us() - f->t0;
+        atomic_fetch_add(&ok_txs, 1);
+    } else {
+        atomic_fetch_add(&errors, 1);
+    }
+}
+
+/* Starts a request on every idle connection whose turn it is; returns when the next one is due
+ * (UINT64_MAX: none) and sets *busy to the number in flight. */
+static uint64_t start_due(struct flight *fl, unsigned n, struct loop_job *job, uint64_t now,
+                          unsigned *busy)
+{
+    uint64_t wake = UINT64_MAX;
+
+    *busy = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct flight *f = &fl[i];
+
+        if (!f->busy && !f->done && now < deadline_us) {
+            if (f->due <= now) {
+                if (flight_start(f, job, now) != 0)
+                    f->done = 1;
+            } else if (f->due < wake) {
+                wake = f->due;
+            }
+        }
+        *busy += (unsigned)f->busy;
+    }
+    return wake;
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop_job *job = arg;
+    struct flight fl[CONNS_PER_LOOP];
+    struct epoll_event evs[CONNS_PER_LOOP];
+    uint64_t start = now_us();
+    unsigned n = 0;
+    int ep = epoll_create1(0);
+
+    memset(fl, 0, sizeof(fl));
+    for (unsigned i = job->first; i < o.conns && n < CONNS_PER_LOOP; i += job->step, n++) {
+        struct flight *f = &fl[n];
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = f};
+
+        f->due = start + i * (rate_interval / o.conns); /* spread the connections' turns */
+        if (ep < 0 || conn_open(&f->c) != 0 || epoll_ctl(ep, EPOLL_CTL_ADD, f->c.fd, &ev) != 0) {
             atomic_fetch_add(&errors, 1);
+            f->done = 1;
+        }
     }
-    free(memo.note);
-    close(c.fd);
-    free(c.buf);
+    for (;;) {
+        unsigned busy;
+        uint64_t now = now_us(), wake = start_due(fl, n, job, now, &busy);
+        /* wait for answers, or until the next turn or the end of the run */
+        uint64_t until = wake < deadline_us ? wake : deadline_us;
+        struct timespec ts = {1, 0};
+        int k;
+
+        if (busy == 0 && (wake == UINT64_MAX || now >= deadline_us))
+            break;
+        if (until > now && until - now < 1000000u)
+            ts = (struct timespec){0, (long)(until - now) * 1000L};
+        k = epoll_pwait2(ep, evs, CONNS_PER_LOOP, &ts, NULL);
+        for (int e = 0; e < k; e++)
+            flight_read(ep, evs[e].data.ptr, job);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (fl[i].c.fd > 0)
+            close(fl[i].c.fd);
+        free(fl[i].c.buf);
+    }
+    if (ep >= 0)
+        close(ep);
+    free(job->memo.note);
     return NULL;
 }
 
@@ -881,7 +889,8 @@ int main(int argc, char **argv)
         load_ids();
         if (n_proof_ids == 0)
             usage();
-        worker = proof_worker;
+        worker = loop_main;
+        proof_mode = 1;
     } else {
         /* enough txs for the run at a generous rate, signed before the clock starts */
         want = !strcmp(o.mode, "batch") ? (size_t)o.seconds * 40000
@@ -891,14 +900,14 @@ int main(int argc, char **argv)
             want = o.txs; /* a run that uses them all up ends early; the rate stays right */
         presign(want);
         lat = calloc(want, sizeof(*lat));
-        worker = !strcmp(o.mode, "batch") ? batch_worker : single_loop;
+        worker = !strcmp(o.mode, "batch") ? batch_worker : loop_main;
     }
-    if (worker == single_loop) {
+    if (worker == loop_main) {
         n_threads = (o.conns + CONNS_PER_LOOP - 1) / CONNS_PER_LOOP;
         rate_interval = o.rate ? (uint64_t)o.conns * 1000000u / o.rate : 0;
     }
     for (unsigned i = 0; i < n_threads; i++)
-        jobs[i] = (struct loop_job){i, n_threads};
+        jobs[i] = (struct loop_job){.first = i, .step = n_threads, .seed = i * 7919u + 17u};
     if (o.save_ids)
         ids_out = fopen(o.save_ids, "w");
     busy0 = machine_busy_us();
@@ -906,7 +915,7 @@ int main(int argc, char **argv)
     deadline_us = t0 + (uint64_t)o.seconds * 1000000u;
     for (unsigned i = 0; i < n_threads; i++)
         pthread_create(&th[i], NULL, worker,
-                       worker == single_loop ? (void *)&jobs[i] : (void *)(uintptr_t)i);
+                       worker == loop_main ? (void *)&jobs[i] : (void *)(uintptr_t)i);
     if (o.progress)
         pthread_create(&th[n_threads], NULL, progress_main, &t0);
     for (unsigned i = 0; i < n_threads; i++)
