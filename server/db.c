@@ -403,8 +403,11 @@ int db_chain_run(PGconn *c, struct db_chain *ch, const char *tail, size_t *faile
         }
         PQclear(r);
     }
-    while ((r = PQgetResult(c)) != NULL) /* what follows an error */
+    while ((r = PQgetResult(c)) != NULL) {      /* what follows an error */
+        if (PQresultStatus(r) == PGRES_COPY_IN) /* never after an error; but never loop on it */
+            (void)PQputCopyEnd(c, "aborted");
         PQclear(r);
+    }
     if (ok && done < ch->n + (tail != NULL))
         ok = 0; /* the connection went away before every statement reported */
     if (!ok)
