@@ -906,7 +906,7 @@ int main(int argc, char **argv)
         n_threads = (o.conns + CONNS_PER_LOOP - 1) / CONNS_PER_LOOP;
         rate_interval = o.rate ? (uint64_t)o.conns * 1000000u / o.rate : 0;
     }
-    for (unsigned i = 0; i < n_threads; i++)
+    for (unsigned i = 0; worker == loop_main && i < n_threads; i++) /* at most 1024 / 64 */
         jobs[i] = (struct loop_job){.first = i, .step = n_threads, .seed = i * 7919u + 17u};
     if (o.save_ids)
         ids_out = fopen(o.save_ids, "w");
