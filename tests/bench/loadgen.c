@@ -533,7 +533,7 @@ static int proof_ok(const char *resp, const char *id_hex, struct cp_memo *memo)
 
 #define CONNS_PER_LOOP 64
 
-/* A connection of the single and rate modes and its request in flight. */
+/* A connection of the single, rate and proof modes and its request in flight. */
 struct flight {
     struct conn c;
     size_t have, hlen, need; /* of the answer being read */
@@ -554,15 +554,12 @@ static int proof_mode;
 
 static uint64_t rate_interval; /* rate mode: µs between two requests of one connection */
 
-/* Asks for the proof of a random committed tx; -1 when it could not be sent. */
-static int proof_start(struct flight *f, struct loop_job *job)
+/* Sends f's next request; -1 (counted as an error) when it could not be sent. */
+static int flight_send(struct flight *f, const char *method, const char *path, const char *body,
+                       size_t len)
 {
-    char path[128];
-
-    f->id = proof_ids[rand_r(&job->seed) % n_proof_ids];
-    snprintf(path, sizeof(path), "/api/chain/proof/%s", f->id);
     f->have = f->hlen = f->need = 0;
-    if (send_request(&f->c, "GET", path, NULL, 0) != 0) {
+    if (send_request(&f->c, method, path, body, len) != 0) {
         atomic_fetch_add(&errors, 1);
         return -1;
     }
@@ -570,14 +567,18 @@ static int proof_start(struct flight *f, struct loop_job *job)
     return 0;
 }
 
-/* Starts the next request on an idle connection; -1 when no tx is left or it could not be
- * sent. */
+/* Starts the next request on an idle connection: the proof of a random committed tx, or the
+ * next tx; -1 when no tx is left or it could not be sent. */
 static int flight_start(struct flight *f, struct loop_job *job, uint64_t now)
 {
+    char path[128];
     size_t i;
 
-    if (proof_mode)
-        return proof_start(f, job);
+    if (proof_mode) {
+        f->id = proof_ids[rand_r(&job->seed) % n_proof_ids];
+        snprintf(path, sizeof(path), "/api/chain/proof/%s", f->id);
+        return flight_send(f, "GET", path, NULL, 0);
+    }
     if ((i = atomic_fetch_add(&next_tx, 1)) >= n_txs)
         return -1;
     if (rate_interval) { /* open loop: latency counts from the scheduled start */
@@ -586,13 +587,7 @@ static int flight_start(struct flight *f, struct loop_job *job, uint64_t now)
     } else {
         f->t0 = now;
     }
-    f->have = f->hlen = f->need = 0;
-    if (send_request(&f->c, "POST", "/api/chain/tx", txs[i], strlen(txs[i])) != 0) {
-        atomic_fetch_add(&errors, 1);
-        return -1;
-    }
-    f->busy = 1;
-    return 0;
+    return flight_send(f, "POST", "/api/chain/tx", txs[i], strlen(txs[i]));
 }
 
 /* A broken connection: its tx counts as an error; it is opened again. */
