@@ -317,10 +317,16 @@ int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
     return ok ? 0 : conflict ? SRV_ECONFLICT : SRV_EDB;
 }
 
+/* Ends binary rows: the format's trailer, a row of -1 fields. */
+static void bin_trailer(struct db_buf *b)
+{
+    put_be(b, 0xffff, 2);
+}
+
 int db_copy_in_bin(PGconn *c, const char *sql, struct db_buf *b)
 {
     if (b->len > 0)
-        put_be(b, 0xffff, 2); /* the trailer: a row of -1 fields */
+        bin_trailer(b);
     if (b->failed)
         return SRV_ENOMEM;
     return db_copy_in(c, sql, b->p, b->len);
@@ -333,7 +339,7 @@ void db_chain_add(struct db_chain *ch, const char *sql, struct db_buf *b, int bi
     if (b->len == 0 && !b->failed)
         return;
     if (binary)
-        put_be(b, 0xffff, 2); /* the trailer: a row of -1 fields */
+        bin_trailer(b);
     if (b->failed || ch->n == DB_CHAIN_MAX || (take && (mine = malloc(sizeof(*mine))) == NULL)) {
         ch->failed = 1;
         if (take) {
