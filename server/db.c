@@ -8,7 +8,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 struct db_slot {
@@ -365,14 +367,94 @@ void db_chain_free(struct db_chain *ch)
             free(ch->copy[i].buf->p);
             free(ch->copy[i].buf);
         }
-    *ch = (struct db_chain){0};
+    *ch = (struct db_chain){.stepwise = ch->stepwise};
+}
+
+/* Moves the message past k sent bytes. */
+static void iov_advance(struct msghdr *m, size_t k)
+{
+    while (m->msg_iovlen > 0 && k >= m->msg_iov->iov_len) {
+        k -= m->msg_iov->iov_len;
+        m->msg_iov++;
+        m->msg_iovlen--;
+    }
+    if (m->msg_iovlen > 0) {
+        m->msg_iov->iov_base = (char *)m->msg_iov->iov_base + k;
+        m->msg_iov->iov_len -= k;
+    }
+}
+
+/* Writes iov whole to the server's socket, past libpq. While the socket is full, what the
+ * server says meanwhile is read into libpq's buffer, as libpq does when it sends, so neither
+ * side can end up waiting for the other to read. 1 when everything went. */
+static int send_raw(PGconn *c, struct iovec *iov, size_t n)
+{
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = n};
+    struct pollfd p = {.fd = PQsocket(c), .events = POLLIN | POLLOUT};
+
+    while (m.msg_iovlen > 0) {
+        ssize_t k = sendmsg(p.fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (k > 0) {
+            iov_advance(&m, (size_t)k);
+            continue;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            return 0;
+        if (poll(&p, 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return 0;
+        }
+        if ((p.revents & POLLIN) && PQconsumeInput(c) != 1)
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether the rows may go ahead: only on a plain connection, since under TLS or GSSAPI the
+ * socket carries libpq's encryption. */
+static int can_send_ahead(PGconn *c, const struct db_chain *ch)
+{
+    if (ch->stepwise || PQsslInUse(c) || PQgssEncInUse(c))
+        return 0;
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->copy[i].buf->len > INT32_MAX - 4)
+            return 0; /* one message per COPY; libpq splits such rows (put_rows) */
+    return 1;
+}
+
+/* Sends every COPY's rows and its end as the protocol's CopyData and CopyDone messages right
+ * behind the query, so the chain costs one round trip instead of n + 1. The server reads them
+ * in order, each COPY taking its own as it runs; after an error it drops the rest unread (the
+ * protocol's rule for a failed COPY). */
+static int send_ahead(PGconn *c, const struct db_chain *ch)
+{
+    unsigned char heads[DB_CHAIN_MAX][5], done[5] = {'c', 0, 0, 0, 4};
+    struct iovec iov[3 * DB_CHAIN_MAX];
+    size_t n = 0;
+
+    for (size_t i = 0; i < ch->n; i++) {
+        const struct db_buf *b = ch->copy[i].buf;
+        uint32_t len = (uint32_t)b->len + 4;
+
+        heads[i][0] = 'd';
+        for (int k = 0; k < 4; k++)
+            heads[i][1 + k] = (unsigned char)(len >> (8 * (3 - k)));
+        iov[n++] = (struct iovec){heads[i], 5};
+        iov[n++] = (struct iovec){b->p, b->len};
+        iov[n++] = (struct iovec){done, 5};
+    }
+    return PQflush(c) == 0 && send_raw(c, iov, n);
 }
 
 int db_chain_run(PGconn *c, struct db_chain *ch, const char *tail, size_t *failed)
 {
     struct db_buf q = {0};
     size_t sent = 0, done = 0; /* COPYs whose rows went; statements that succeeded */
-    int ok, whole = 1, conflict = 0;
+    int ok, whole = 1, conflict = 0, ahead = can_send_ahead(c, ch);
     PGresult *r;
 
     *failed = 0;
@@ -388,13 +470,21 @@ int db_chain_run(PGconn *c, struct db_chain *ch, const char *tail, size_t *faile
         db_chain_free(ch);
         return ok ? 0 : SRV_ENOMEM;
     }
-    ok = PQsendQuery(c, q.p) == 1;
+    ok = PQsendQuery(c, q.p) == 1 && (!ahead || send_ahead(c, ch));
     free(q.p);
     /* each COPY first asks for its rows (COPY_IN), then reports; the tail reports */
     while (ok && (r = PQgetResult(c)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
 
-        if (st == PGRES_COPY_IN) {
+        if (st == PGRES_COPY_IN && ahead) {
+            /* its rows went ahead: only libpq's state is left to end. The CopyDone this sends
+             * reaches the server behind every message sent ahead, when no COPY is running,
+             * and the server ignores it there, as it does any copy message out of a COPY */
+            whole = sent < ch->n && PQputCopyEnd(c, NULL) == 1;
+            if (sent >= ch->n)
+                (void)PQputCopyEnd(c, "no rows for this COPY");
+            sent++;
+        } else if (st == PGRES_COPY_IN) {
             whole = sent < ch->n && put_rows(c, ch->copy[sent].buf->p, ch->copy[sent].buf->len);
             if (sent >= ch->n)
                 (void)PQputCopyEnd(c, "no rows for this COPY");
@@ -419,6 +509,7 @@ int db_chain_run(PGconn *c, struct db_chain *ch, const char *tail, size_t *faile
     if (!ok)
         *failed = done;
     db_chain_free(ch);
+    ch->ran_ahead = ahead;
     return ok ? 0 : conflict ? SRV_ECONFLICT : SRV_EDB;
 }
 

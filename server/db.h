@@ -85,9 +85,10 @@ int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
 int db_copy_in_bin(PGconn *c, const char *sql, struct db_buf *b)
     __attribute__((warn_unused_result));
 
-/* A chain of COPYs run as one query string (db_chain_run): each COPY waits for the one before it
- * to be read, so n COPYs cost n + 1 round trips instead of 2n, and a closing statement (the
- * block's COMMIT) rides with the last. Start with {0}. */
+/* A chain of COPYs run as one query string (db_chain_run), a closing statement (the block's
+ * COMMIT) riding with the last: on a plain connection (a Unix socket, or TCP without TLS) the
+ * rows go right behind the query, one round trip in all; otherwise each COPY waits for the one
+ * before it to be read, n + 1 round trips instead of 2n. Start with {0}. */
 #define DB_CHAIN_MAX 8
 struct db_chain {
     struct {
@@ -96,7 +97,10 @@ struct db_chain {
         int owned;          /* buf and its memory were taken over (freed by the chain) */
     } copy[DB_CHAIN_MAX];
     size_t n;
-    int failed; /* out of memory, or more than DB_CHAIN_MAX: db_chain_run refuses */
+    int failed;    /* out of memory, or more than DB_CHAIN_MAX: db_chain_run refuses */
+    int stepwise;  /* send each COPY's rows only when it asks, even on a plain connection (the
+                    * path of encrypted ones; set by tests); kept when the chain is emptied */
+    int ran_ahead; /* out: the last db_chain_run sent the rows ahead */
 };
 
 /* Adds sql with the rows in b, in the format sql names; binary rows get the format's trailer

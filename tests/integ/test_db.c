@@ -1,7 +1,8 @@
 /*
  * server/db.h against a real PostgreSQL: a chain of COPYs (db_chain_run), which the sequencer
  * writes every block with — its statements in order with their rows, the closing statement,
- * which statement failed and how, and what the caller's buffers look like afterwards.
+ * which statement failed and how, and what the caller's buffers look like afterwards; with the
+ * rows sent ahead of the server's asking (plain connections) and step by step (encrypted ones).
  */
 #define _DEFAULT_SOURCE
 #include "../../server/db.h"
@@ -84,7 +85,7 @@ static void child_row(struct db_buf *b, int64_t id, int64_t parent)
 START_TEST(chain_writes_in_order_and_commits)
 {
     PGconn *c = fresh();
-    struct db_chain ch = {0};
+    struct db_chain ch = {.stepwise = _i};
     struct db_buf parents = {0}, children = {0}, none = {0};
     size_t failed = 99, before;
     char *name;
@@ -102,6 +103,8 @@ START_TEST(chain_writes_in_order_and_commits)
     ck_assert_uint_eq(children.len, before + 2); /* borrowed, with its trailer */
     ck_assert_int_eq(db_chain_run(c, &ch, "COMMIT", &failed), 0);
     ck_assert_uint_eq(ch.n, 0);
+    ck_assert_int_eq(ch.stepwise, _i); /* kept for the chain's next use */
+    ck_assert_int_eq(ch.ran_ahead, !_i);
     ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_IDLE);
     ck_assert_int_eq(count("SELECT count(*) FROM parent"), 3);
     ck_assert_int_eq(count("SELECT count(*) FROM child WHERE parent = id - 9"), 3);
@@ -119,7 +122,7 @@ END_TEST
 START_TEST(chain_conflict_names_its_copy)
 {
     PGconn *c = fresh();
-    struct db_chain ch = {0};
+    struct db_chain ch = {.stepwise = _i};
     struct db_buf parents = {0}, children = {0};
     size_t failed = 99;
 
@@ -151,7 +154,7 @@ END_TEST
 START_TEST(chain_failures_are_edb_with_their_index)
 {
     PGconn *c = fresh();
-    struct db_chain ch = {0};
+    struct db_chain ch = {.stepwise = _i};
     struct db_buf parents = {0}, ghost = {0};
     size_t failed = 99;
 
@@ -172,6 +175,40 @@ START_TEST(chain_failures_are_edb_with_their_index)
     run(c, "ROLLBACK");
     ck_assert_int_eq(count("SELECT count(*) FROM parent"), 0);
     run(c, "SELECT 1");
+    PQfinish(c);
+}
+END_TEST
+
+/* Rows far beyond what the socket holds, sent ahead or step by step: all of them arrive; and
+ * when the first COPY fails at once (no such table), the megabytes behind it are dropped by the
+ * server, the call returns (no side waits on the other) and the connection serves again. */
+START_TEST(chain_of_megabytes)
+{
+    PGconn *c = fresh();
+    struct db_chain ch = {.stepwise = _i};
+    struct db_buf parents = {0}, children = {0};
+    size_t failed = 99;
+
+    parent_rows(&parents, 1, 100001); /* about 3 MB */
+    for (int i = 1; i <= 100000; i++)
+        child_row(&children, i, i);
+    run(c, "BEGIN");
+    db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
+    db_chain_add(&ch, COPY_CHILD, &children, 1, 1);
+    ck_assert_int_eq(db_chain_run(c, &ch, "COMMIT", &failed), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM parent"), 100000);
+    ck_assert_int_eq(count("SELECT count(*) FROM child WHERE parent = id"), 100000);
+
+    parent_rows(&parents, 200001, 300001);
+    db_buf_puts(&children, "1\n");
+    run(c, "BEGIN");
+    db_chain_add(&ch, "COPY no_such_table (id) FROM STDIN", &children, 0, 1);
+    db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
+    ck_assert_int_eq(db_chain_run(c, &ch, "COMMIT", &failed), SRV_EDB);
+    ck_assert_uint_eq(failed, 0);
+    run(c, "ROLLBACK");
+    run(c, "SELECT 1");
+    ck_assert_int_eq(count("SELECT count(*) FROM parent"), 100000);
     PQfinish(c);
 }
 END_TEST
@@ -211,9 +248,11 @@ int main(void)
     int failed;
 
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, chain_writes_in_order_and_commits);
-    tcase_add_test(tc, chain_conflict_names_its_copy);
-    tcase_add_test(tc, chain_failures_are_edb_with_their_index);
+    /* each twice: _i = 0 sends the rows ahead (a Unix socket), 1 step by step (TLS's way) */
+    tcase_add_loop_test(tc, chain_writes_in_order_and_commits, 0, 2);
+    tcase_add_loop_test(tc, chain_conflict_names_its_copy, 0, 2);
+    tcase_add_loop_test(tc, chain_failures_are_edb_with_their_index, 0, 2);
+    tcase_add_loop_test(tc, chain_of_megabytes, 0, 2);
     tcase_add_test(tc, chain_refuses_what_it_cannot_hold);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
