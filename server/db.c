@@ -1,14 +1,15 @@
 /* The connection pool of db.h. One mutex guards the slot table; connecting and preparing
- * happen outside it so one slow reconnect does not stall other threads. */
+ * happen outside it so one slow reconnect does not stall other threads. Also COPY's buffers,
+ * pipelines, and chains of COPYs (which alone write protocol messages past libpq: send_ahead). */
 #define _DEFAULT_SOURCE
 #include "db.h"
 #include "err.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
