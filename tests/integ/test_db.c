@@ -59,6 +59,18 @@ static void run(PGconn *c, const char *sql)
     ck_assert_msg(db_exec(c, sql, err, sizeof(err)) == 0, "%s: %s", sql, err);
 }
 
+/* Runs the chain inside the open transaction, which must fail with rc at statement index;
+ * the transaction is then aborted, and rolled back here. */
+static void chain_fails(PGconn *c, struct db_chain *ch, const char *tail, int rc, size_t index)
+{
+    size_t failed = 99;
+
+    ck_assert_int_eq(db_chain_run(c, ch, tail, &failed), rc);
+    ck_assert_uint_eq(failed, index);
+    ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_INERROR);
+    run(c, "ROLLBACK");
+}
+
 /* Text rows for parent: ids from..to-1, each with a name that needs escaping. */
 static void parent_rows(struct db_buf *b, long from, long to)
 {
@@ -124,7 +136,6 @@ START_TEST(chain_conflict_names_its_copy)
     PGconn *c = fresh();
     struct db_chain ch = {.stepwise = _i};
     struct db_buf parents = {0}, children = {0};
-    size_t failed = 99;
 
     parent_rows(&parents, 1, 3);
     child_row(&children, 10, 1);
@@ -132,19 +143,14 @@ START_TEST(chain_conflict_names_its_copy)
     run(c, "BEGIN");
     db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
     db_chain_add(&ch, COPY_CHILD, &children, 1, 1);
-    ck_assert_int_eq(db_chain_run(c, &ch, "COMMIT", &failed), SRV_ECONFLICT);
-    ck_assert_uint_eq(failed, 1);
-    ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_INERROR);
-    run(c, "ROLLBACK");
+    chain_fails(c, &ch, "COMMIT", SRV_ECONFLICT, 1);
     ck_assert_int_eq(count("SELECT count(*) FROM parent"), 0);
 
     /* a child whose parent is missing (a foreign key) is a conflict too, in the first COPY */
     child_row(&children, 11, 42);
     run(c, "BEGIN");
     db_chain_add(&ch, COPY_CHILD, &children, 1, 1);
-    ck_assert_int_eq(db_chain_run(c, &ch, "COMMIT", &failed), SRV_ECONFLICT);
-    ck_assert_uint_eq(failed, 0);
-    run(c, "ROLLBACK");
+    chain_fails(c, &ch, "COMMIT", SRV_ECONFLICT, 0);
     PQfinish(c);
 }
 END_TEST
@@ -156,23 +162,18 @@ START_TEST(chain_failures_are_edb_with_their_index)
     PGconn *c = fresh();
     struct db_chain ch = {.stepwise = _i};
     struct db_buf parents = {0}, ghost = {0};
-    size_t failed = 99;
 
     parent_rows(&parents, 1, 2);
     db_buf_puts(&ghost, "1\n");
     run(c, "BEGIN");
     db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
     db_chain_add(&ch, "COPY no_such_table (id) FROM STDIN", &ghost, 0, 1);
-    ck_assert_int_eq(db_chain_run(c, &ch, "COMMIT", &failed), SRV_EDB);
-    ck_assert_uint_eq(failed, 1);
-    run(c, "ROLLBACK");
+    chain_fails(c, &ch, "COMMIT", SRV_EDB, 1);
 
     parent_rows(&parents, 5, 6);
     run(c, "BEGIN");
     db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
-    ck_assert_int_eq(db_chain_run(c, &ch, "SELECT 1/0", &failed), SRV_EDB);
-    ck_assert_uint_eq(failed, 1); /* the tail */
-    run(c, "ROLLBACK");
+    chain_fails(c, &ch, "SELECT 1/0", SRV_EDB, 1); /* 1: the tail */
     ck_assert_int_eq(count("SELECT count(*) FROM parent"), 0);
     run(c, "SELECT 1");
     PQfinish(c);
@@ -204,9 +205,7 @@ START_TEST(chain_of_megabytes)
     run(c, "BEGIN");
     db_chain_add(&ch, "COPY no_such_table (id) FROM STDIN", &children, 0, 1);
     db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
-    ck_assert_int_eq(db_chain_run(c, &ch, "COMMIT", &failed), SRV_EDB);
-    ck_assert_uint_eq(failed, 0);
-    run(c, "ROLLBACK");
+    chain_fails(c, &ch, "COMMIT", SRV_EDB, 0);
     run(c, "SELECT 1");
     ck_assert_int_eq(count("SELECT count(*) FROM parent"), 100000);
     PQfinish(c);
