@@ -75,7 +75,8 @@ void db_bin_bytes(struct db_buf *b, const void *p, size_t n);
  * waits for its result. len 0 copies nothing and succeeds. Returns 0; SRV_ECONFLICT when a row
  * broke a constraint (SQLSTATE class 23: a unique key, a check, a foreign key); SRV_EDB when
  * the statement failed otherwise. Either way, inside a transaction, the transaction is then
- * aborted. Borrows everything. */
+ * aborted. Borrows everything. A chain of one (db_chain_run): one round trip on a plain
+ * connection. */
 int db_copy_in(PGconn *c, const char *sql, const char *data, size_t len)
     __attribute__((warn_unused_result));
 

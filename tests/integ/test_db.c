@@ -2,7 +2,8 @@
  * server/db.h against a real PostgreSQL: a chain of COPYs (db_chain_run), which the sequencer
  * writes every block with — its statements in order with their rows, the closing statement,
  * which statement failed and how, and what the caller's buffers look like afterwards; with the
- * rows sent ahead of the server's asking (plain connections) and step by step (encrypted ones).
+ * rows sent ahead of the server's asking (plain connections) and step by step (encrypted ones);
+ * and db_copy_in, a chain of one.
  */
 #define _DEFAULT_SOURCE
 #include "../../server/db.h"
@@ -212,6 +213,31 @@ START_TEST(chain_of_megabytes)
 }
 END_TEST
 
+/* db_copy_in, a chain of one: its rows in; a duplicate key is SRV_ECONFLICT and a missing table
+ * SRV_EDB, each aborting the transaction; no rows copies nothing. */
+START_TEST(copy_in_is_a_chain_of_one)
+{
+    PGconn *c = fresh();
+    struct db_buf rows = {0};
+
+    parent_rows(&rows, 1, 4);
+    ck_assert_int_eq(db_copy_in(c, COPY_PARENT, rows.p, rows.len), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM parent"), 3);
+    run(c, "BEGIN");
+    ck_assert_int_eq(db_copy_in(c, COPY_PARENT, rows.p, rows.len), SRV_ECONFLICT);
+    ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_INERROR);
+    run(c, "ROLLBACK");
+    run(c, "BEGIN");
+    ck_assert_int_eq(db_copy_in(c, "COPY no_such_table (id) FROM STDIN", rows.p, rows.len),
+                     SRV_EDB);
+    run(c, "ROLLBACK");
+    ck_assert_int_eq(db_copy_in(c, COPY_PARENT, rows.p, 0), 0);
+    ck_assert_int_eq(count("SELECT count(*) FROM parent"), 3);
+    free(rows.p);
+    PQfinish(c);
+}
+END_TEST
+
 /* More COPYs than a chain holds, or rows that ran out of memory: nothing is sent, SRV_ENOMEM,
  * and the taken buffers are freed (ASan's leak check holds that). */
 START_TEST(chain_refuses_what_it_cannot_hold)
@@ -253,6 +279,7 @@ int main(void)
     tcase_add_loop_test(tc, chain_failures_are_edb_with_their_index, 0, 2);
     tcase_add_loop_test(tc, chain_of_megabytes, 0, 2);
     tcase_add_test(tc, chain_refuses_what_it_cannot_hold);
+    tcase_add_test(tc, copy_in_is_a_chain_of_one);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
