@@ -174,6 +174,7 @@ static void want_key(struct core_state *st, const uint8_t pk[32], struct db_buf 
         return;
     chain_hex_encode(pk, 32, hex);
     db_buf_puts(keys, keys->len > 1 ? "," : "");
+    db_buf_puts(keys, "\\\\x"); /* the element \\x<hex> is the bytea \x<hex> */
     db_buf_puts(keys, hex);
 }
 

@@ -367,6 +367,51 @@ START_TEST(revocation_keeps_earlier_txs)
 }
 END_TEST
 
+/* A key belongs to one principal, ever: a key already stored (found by the block's look-up of
+ * its keys in PostgreSQL) and a key named twice in one batch are refused with key_exists, and
+ * neither the principal nor the key row is written. */
+START_TEST(key_registered_once)
+{
+    struct chain_note_signer k1, k3;
+    json_t *arr = json_array(), *doc;
+    struct lx_resp r;
+    long status;
+
+    lx_keygen("once1", &k1);
+    lx_keygen("once3", &k3);
+    doc = submit(org_register("once1", &k1), &status);
+    ck_assert_int_eq(status, 200);
+    json_decref(doc);
+    doc = submit(org_register("once2", &k1), &status);
+    ck_assert_int_eq(status, 409);
+    ck_assert_str_eq(error_code(doc), "key_exists");
+    json_decref(doc);
+    doc = submit(key_op(&k1, "once1", "key.add", "once1", &k1), &status);
+    ck_assert_int_eq(status, 409);
+    ck_assert_str_eq(error_code(doc), "key_exists");
+    json_decref(doc);
+
+    json_array_append_new(arr, org_register("once3", &k3));
+    json_array_append_new(arr, org_register("once4", &k3)); /* the same block */
+    json_array_append_new(arr, org_register("once5", &k1)); /* stored */
+    lx_submit(&srv, arr, &r);
+    ck_assert_int_eq(r.status, 200);
+    doc = parse(&r);
+    ck_assert_msg(json_object_get(json_array_get(doc, 0), "leaf_index") != NULL, "%s", r.body);
+    ck_assert_str_eq(error_code(json_array_get(doc, 1)), "key_exists");
+    ck_assert_str_eq(error_code(json_array_get(doc, 2)), "key_exists");
+    json_decref(doc);
+    json_decref(arr);
+    lx_resp_free(&r);
+    ck_assert_int_eq(lx_db_exec(srv.dbname, "SELECT 1/(count(*) = 2)::int FROM keys WHERE "
+                                            "principal IN ('once1', 'once3')"),
+                     0);
+    ck_assert_int_eq(lx_db_exec(srv.dbname, "SELECT 1/(count(*) = 0)::int FROM principals WHERE "
+                                            "id IN ('once2', 'once4', 'once5')"),
+                     0);
+}
+END_TEST
+
 START_TEST(malformed_bodies)
 {
     static const char *const h[] = {"Content-Type: application/json", NULL};
@@ -447,6 +492,7 @@ int main(void)
     tcase_add_test(tc, replay_refused);
     tcase_add_test(tc, stateless_refusals);
     tcase_add_test(tc, revocation_keeps_earlier_txs);
+    tcase_add_test(tc, key_registered_once);
     tcase_add_test(tc, malformed_bodies);
     tcase_add_test(tc, wrong_content_type_415);
     suite_add_tcase(s, tc);
