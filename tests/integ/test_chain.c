@@ -54,6 +54,17 @@ static json_t *submit(json_t *tx, long *status)
     return doc;
 }
 
+/* Submits one tx that must be refused with status want and error code code. */
+static void refused(json_t *tx, long want, const char *code)
+{
+    long status;
+    json_t *doc = submit(tx, &status);
+
+    ck_assert_msg(status == want, "status %ld, not %ld", status, want);
+    ck_assert_str_eq(error_code(doc), code);
+    json_decref(doc);
+}
+
 static json_t *org_register(const char *id, const struct chain_note_signer *key)
 {
     char pub[64];
@@ -225,10 +236,7 @@ START_TEST(replay_refused)
     doc = submit(tx, &status);
     ck_assert_int_eq(status, 200);
     json_decref(doc);
-    doc = submit(tx, &status);
-    ck_assert_int_eq(status, 409);
-    ck_assert_str_eq(error_code(doc), "duplicate_tx");
-    json_decref(doc);
+    refused(tx, 409, "duplicate_tx");
 }
 END_TEST
 
@@ -243,31 +251,19 @@ START_TEST(stateless_refusals)
     /* bad signature: change the body after signing */
     tx = org_register("sigbad", &k);
     json_object_set_new(json_object_get(tx, "body"), "name", json_string("Forged"));
-    doc = submit(tx, &status);
-    ck_assert_int_eq(status, 422);
-    ck_assert_str_eq(error_code(doc), "invalid_signature");
-    json_decref(doc);
+    refused(tx, 422, "invalid_signature");
     /* another chain */
     tx = org_register("otherchain", &k);
     json_object_set_new(tx, "chain", json_string("elsewhere/chain"));
     ck_assert_int_eq(chain_tx_sign(tx, admin.sk), 0);
-    doc = submit(tx, &status);
-    ck_assert_int_eq(status, 422);
-    ck_assert_str_eq(error_code(doc), "wrong_chain");
-    json_decref(doc);
+    refused(tx, 422, "wrong_chain");
     /* body schema: unknown org type */
     tx = org_register("badtype", &k);
     json_object_set_new(json_object_get(tx, "body"), "type", json_string("bakery"));
     ck_assert_int_eq(chain_tx_sign(tx, admin.sk), 0);
-    doc = submit(tx, &status);
-    ck_assert_int_eq(status, 422);
-    ck_assert_str_eq(error_code(doc), "invalid_body");
-    json_decref(doc);
+    refused(tx, 422, "invalid_body");
     /* a key nobody registered */
-    doc = submit(key_op(&stranger, "pku", "key.add", "pku", &k), &status);
-    ck_assert_int_eq(status, 409);
-    ck_assert_str_eq(error_code(doc), "unknown_key");
-    json_decref(doc);
+    refused(key_op(&stranger, "pku", "key.add", "pku", &k), 409, "unknown_key");
     /* org.register by someone who is not admin */
     doc = submit(lx_tx(&stranger, "core", "org.register", "stranger",
                        json_pack("{s:s,s:s,s:s,s:s}", "id", "x", "name", "X", "type", "court",
@@ -356,10 +352,7 @@ START_TEST(revocation_keeps_earlier_txs)
         lx_resp_free(&p);
     }
     /* the revoked key can no longer sign */
-    doc = submit(key_op(&org, "court1", "key.add", "court1", &k3), &status);
-    ck_assert_int_eq(status, 409);
-    ck_assert_str_eq(error_code(doc), "key_revoked");
-    json_decref(doc);
+    refused(key_op(&org, "court1", "key.add", "court1", &k3), 409, "key_revoked");
     /* what it signed before stays in the log */
     ck_assert_int_eq(lx_db_exec(srv.dbname, "SELECT 1/count(*) FROM txs WHERE type = 'key.add' "
                                             "AND org = 'court1'"),
@@ -382,14 +375,8 @@ START_TEST(key_registered_once)
     doc = submit(org_register("once1", &k1), &status);
     ck_assert_int_eq(status, 200);
     json_decref(doc);
-    doc = submit(org_register("once2", &k1), &status);
-    ck_assert_int_eq(status, 409);
-    ck_assert_str_eq(error_code(doc), "key_exists");
-    json_decref(doc);
-    doc = submit(key_op(&k1, "once1", "key.add", "once1", &k1), &status);
-    ck_assert_int_eq(status, 409);
-    ck_assert_str_eq(error_code(doc), "key_exists");
-    json_decref(doc);
+    refused(org_register("once2", &k1), 409, "key_exists");
+    refused(key_op(&k1, "once1", "key.add", "once1", &k1), 409, "key_exists");
 
     json_array_append_new(arr, org_register("once3", &k3));
     json_array_append_new(arr, org_register("once4", &k3)); /* the same block */
