@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -437,6 +438,16 @@ static int send_ahead(PGconn *c, const struct db_chain *ch)
     return PQflush(c) == 0 && send_raw(c, iov, n);
 }
 
+/* Whether sql starts as a COPY does. A tail that is one must be refused before anything is
+ * sent: with the rows sent ahead, the CopyDone that ends libpq's state for the chain's last
+ * COPY would reach the server while the tail's COPY runs and end it, empty but successful. */
+static int is_copy(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r')
+        sql++;
+    return strncasecmp(sql, "COPY", 4) == 0;
+}
+
 int db_chain_run(PGconn *c, struct db_chain *ch, const char *tail, size_t *failed)
 {
     struct db_buf q = {0};
@@ -445,6 +456,10 @@ int db_chain_run(PGconn *c, struct db_chain *ch, const char *tail, size_t *faile
     PGresult *r;
 
     *failed = 0;
+    if (tail != NULL && is_copy(tail)) {
+        db_chain_free(ch);
+        return SRV_EINVAL;
+    }
     for (size_t i = 0; i < ch->n; i++) {
         db_buf_puts(&q, ch->copy[i].sql);
         db_buf_puts(&q, ";");
@@ -463,18 +478,18 @@ int db_chain_run(PGconn *c, struct db_chain *ch, const char *tail, size_t *faile
     while (ok && (r = PQgetResult(c)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
 
-        if (st == PGRES_COPY_IN && ahead) {
-            /* its rows went ahead: only libpq's state is left to end. The CopyDone this sends
-             * reaches the server behind every message sent ahead, when no COPY is running,
-             * and the server ignores it there, as it does any copy message out of a COPY */
-            whole = sent < ch->n && PQputCopyEnd(c, NULL) == 1;
-            if (sent >= ch->n)
+        if (st == PGRES_COPY_IN) {
+            /* rows sent ahead leave only libpq's state to end: the CopyDone this sends reaches
+             * the server behind every message sent ahead, when no COPY is running, and the
+             * server ignores it there, as it does any copy message out of a COPY */
+            if (sent >= ch->n) { /* a COPY past the chain's, hidden in the tail */
+                whole = 0;
                 (void)PQputCopyEnd(c, "no rows for this COPY");
-            sent++;
-        } else if (st == PGRES_COPY_IN) {
-            whole = sent < ch->n && put_rows(c, ch->copy[sent].buf->p, ch->copy[sent].buf->len);
-            if (sent >= ch->n)
-                (void)PQputCopyEnd(c, "no rows for this COPY");
+            } else if (ahead) {
+                whole = PQputCopyEnd(c, NULL) == 1;
+            } else {
+                whole = put_rows(c, ch->copy[sent].buf->p, ch->copy[sent].buf->len);
+            }
             sent++;
         } else if (st == PGRES_COMMAND_OK) {
             done++;

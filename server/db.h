@@ -112,10 +112,10 @@ void db_chain_add(struct db_chain *ch, const char *sql, struct db_buf *b, int bi
 
 /* Runs the chain's COPYs in order, then tail (one statement without parameters, or NULL), and
  * waits for all of them. Returns 0; SRV_ECONFLICT when a COPY's rows broke a constraint
- * (SQLSTATE class 23); SRV_EDB otherwise; SRV_ENOMEM when building the chain failed (nothing
- * sent). *failed is the index of the statement that failed (n for tail), else 0. The
- * statements after it do not run; inside a transaction, the transaction is then aborted. The
- * chain is emptied either way. */
+ * (SQLSTATE class 23); SRV_EDB otherwise; SRV_ENOMEM when building the chain failed, and
+ * SRV_EINVAL when tail is a COPY, which would have no rows (nothing sent for either). *failed is
+ * the index of the statement that failed (n for tail), else 0. The statements after it do not run;
+ * inside a transaction, the transaction is then aborted. The chain is emptied either way. */
 int db_chain_run(PGconn *c, struct db_chain *ch, const char *tail, size_t *failed)
     __attribute__((warn_unused_result));
 

@@ -157,12 +157,13 @@ START_TEST(chain_conflict_names_its_copy)
 END_TEST
 
 /* A COPY that cannot start (no such table) and a closing statement that fails are SRV_EDB with
- * their index; the connection serves again after the ROLLBACK. */
+ * their index; the connection serves again after the ROLLBACK. A closing COPY is refused. */
 START_TEST(chain_failures_are_edb_with_their_index)
 {
     PGconn *c = fresh();
     struct db_chain ch = {.stepwise = _i};
     struct db_buf parents = {0}, ghost = {0};
+    size_t failed = 99;
 
     parent_rows(&parents, 1, 2);
     db_buf_puts(&ghost, "1\n");
@@ -175,6 +176,18 @@ START_TEST(chain_failures_are_edb_with_their_index)
     run(c, "BEGIN");
     db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
     chain_fails(c, &ch, "SELECT 1/0", SRV_EDB, 1); /* 1: the tail */
+
+    ck_assert_int_eq(count("SELECT count(*) FROM parent"), 0);
+
+    /* a tail that is a COPY would have no rows: refused, nothing sent, the chain emptied */
+    parent_rows(&parents, 7, 8);
+    run(c, "BEGIN");
+    db_chain_add(&ch, COPY_PARENT, &parents, 0, 1);
+    ck_assert_int_eq(db_chain_run(c, &ch, " copy parent (id) FROM STDIN", &failed), SRV_EINVAL);
+    ck_assert_uint_eq(failed, 0);
+    ck_assert_uint_eq(ch.n, 0);
+    ck_assert_int_eq(PQtransactionStatus(c), PQTRANS_INTRANS);
+    run(c, "ROLLBACK");
     ck_assert_int_eq(count("SELECT count(*) FROM parent"), 0);
     run(c, "SELECT 1");
     PQfinish(c);
