@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* A growable byte string. Appends after a failure are no-ops, so builders can append freely and
  * check once at the end. Start with struct chain_buf b = {0}. */
 struct chain_buf {
@@ -40,5 +42,16 @@ int chain_utf8_next(const uint8_t *s, size_t len, size_t *pos, uint32_t *cp);
 
 /* Returns 1 if s[0..len) is strict UTF-8, else 0. */
 int chain_utf8_valid(const char *s, size_t len);
+
+/* Orders two member names as RFC 8785 sorts them, by UTF-16 code units: <0, 0 or >0 as a sorts
+ * before, with or after b. Both must be valid UTF-8. (jcs.c) */
+int chain_jcs_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
+/* The strict reader behind chain_jcs_parse_ex (jsonread.c): the same language, values and errors,
+ * U+0000 in string values only when allow_nul. On success *out is new and, when canonical is not
+ * NULL, *canonical is 1 if buf[0..len) is exactly what chain_jcs_dump writes for the value (0
+ * tells nothing: a text it cannot vouch for cheaply, such as a member name with an escape, is
+ * also 0). Borrows buf. */
+int chain_json_read(const char *buf, size_t len, int allow_nul, json_t **out, int *canonical);
 
 #endif

@@ -1,5 +1,6 @@
-/* jcs.c — RFC 8785 canonical JSON for the integer-only subset the ledger accepts. Jansson parses
- * and holds the values; this file enforces the subset and writes the canonical bytes. */
+/* jcs.c — RFC 8785 canonical JSON for the integer-only subset the ledger accepts. Jansson holds
+ * the values (jsonread.c reads them); this file enforces the subset and writes the canonical
+ * bytes. */
 #include "jcs.h"
 #include "chain_int.h"
 
@@ -53,7 +54,7 @@ static void utf16_units(uint32_t cp, uint32_t *u1, uint32_t *u2)
  * Most names are ASCII, so the bytes are compared first: where they first differ, two ASCII
  * bytes start characters in both names (a continuation byte is never ASCII), and a name that
  * is a byte prefix of the other is a prefix in code units too. */
-static int utf16_cmp(const char *a, size_t alen, const char *b, size_t blen)
+int chain_jcs_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     const uint8_t *ua = (const uint8_t *)a, *ub = (const uint8_t *)b;
     size_t pa = 0, pb = 0, n = alen < blen ? alen : blen, i = 0;
@@ -88,7 +89,7 @@ static int member_cmp(const void *x, const void *y)
 {
     const struct member *a = x, *b = y;
 
-    return utf16_cmp(a->key, a->key_len, b->key, b->key_len);
+    return chain_jcs_name_cmp(a->key, a->key_len, b->key, b->key_len);
 }
 
 static void write_string(struct chain_buf *b, const char *s, size_t len)
@@ -327,48 +328,9 @@ int chain_jcs_check(const json_t *v)
     return check_value(v, 0);
 }
 
-/* Jansson reports why it refused the text; keep the reasons a client can act on. */
-static int map_load_error(const json_error_t *e)
-{
-    switch (json_error_code(e)) {
-    case json_error_out_of_memory:
-        return CHAIN_E_NOMEM;
-    case json_error_stack_overflow:
-        return CHAIN_E_TOO_DEEP;
-    case json_error_duplicate_key:
-        return CHAIN_E_DUPLICATE_KEY;
-    case json_error_numeric_overflow:
-        /* "real number overflow" (1e400) is a float to us; the rest are too-big integers. */
-        return strncmp(e->text, "real", 4) == 0 ? CHAIN_E_FLOAT : CHAIN_E_RANGE;
-    default:
-        return CHAIN_E_MALFORMED;
-    }
-}
-
 int chain_jcs_parse_ex(const char *buf, size_t len, unsigned flags, json_t **out)
 {
-    size_t jflags = JSON_DECODE_ANY | JSON_REJECT_DUPLICATES;
-    json_error_t err;
-    json_t *v = NULL;
-    int rc = CHAIN_E_INVAL;
-
-    if (buf == NULL)
-        goto out;
-    if (!(flags & CHAIN_JCS_REJECT_NUL))
-        jflags |= JSON_ALLOW_NUL;
-    v = json_loadb(buf, len, jflags, &err);
-    if (v == NULL) {
-        rc = map_load_error(&err);
-        goto out;
-    }
-    rc = check_value(v, 0);
-    if (rc != CHAIN_OK)
-        goto out;
-    *out = v;
-    v = NULL;
-out:
-    json_decref(v);
-    return rc;
+    return chain_json_read(buf, len, !(flags & CHAIN_JCS_REJECT_NUL), out, NULL);
 }
 
 int chain_jcs_parse(const char *buf, size_t len, json_t **out)
@@ -379,12 +341,24 @@ int chain_jcs_parse(const char *buf, size_t len, json_t **out)
 int chain_jcs_canonicalize(const char *buf, size_t len, char **out, size_t *out_len)
 {
     json_t *v = NULL;
-    int rc;
+    int rc, canonical = 0;
 
-    rc = chain_jcs_parse(buf, len, &v);
+    rc = chain_json_read(buf, len, 1, &v, &canonical);
     if (rc != CHAIN_OK)
         goto out;
-    rc = chain_jcs_dump(v, out, out_len);
+    if (!canonical) {
+        rc = chain_jcs_dump(v, out, out_len);
+        goto out;
+    }
+    *out = malloc(len + 1); /* already canonical: the text itself */
+    if (*out == NULL) {
+        rc = CHAIN_E_NOMEM;
+        goto out;
+    }
+    memcpy(*out, buf, len);
+    (*out)[len] = '\0';
+    if (out_len != NULL)
+        *out_len = len;
 out:
     json_decref(v);
     return rc;

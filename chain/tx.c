@@ -219,11 +219,26 @@ static int message_from_leaf(struct chain_tx *tx)
     return 0;
 }
 
-static int compute_digests(struct chain_tx *tx)
+/* The leaf is the envelope's JCS: the text itself when it came canonical (as `lianxin sign` and
+ * the node's own custody write it), else written out from the parsed values. */
+static int make_leaf(struct chain_tx *tx, const char *buf, size_t len, int canonical)
+{
+    if (!canonical)
+        return chain_jcs_dump(tx->doc, &tx->leaf, &tx->leaf_len);
+    tx->leaf = malloc(len + 1);
+    if (tx->leaf == NULL)
+        return CHAIN_E_NOMEM;
+    memcpy(tx->leaf, buf, len);
+    tx->leaf[len] = '\0';
+    tx->leaf_len = len;
+    return CHAIN_OK;
+}
+
+static int compute_digests(struct chain_tx *tx, const char *buf, size_t len, int canonical)
 {
     int rc;
 
-    rc = chain_jcs_dump(tx->doc, &tx->leaf, &tx->leaf_len);
+    rc = make_leaf(tx, buf, len, canonical);
     if (rc != CHAIN_OK)
         return rc;
     if (message_from_leaf(tx) != 0) {
@@ -240,7 +255,7 @@ int chain_tx_parse_ex(const char *buf, size_t len, struct chain_tx **out, char *
                       size_t detail_cap)
 {
     struct chain_tx *tx = NULL;
-    int rc;
+    int rc, canonical = 0;
 
     detail_str(detail, detail_cap, "");
     if (len > CHAIN_TX_MAX) {
@@ -253,7 +268,7 @@ int chain_tx_parse_ex(const char *buf, size_t len, struct chain_tx **out, char *
         rc = CHAIN_E_NOMEM;
         goto out;
     }
-    rc = chain_jcs_parse_ex(buf, len, CHAIN_JCS_REJECT_NUL, &tx->doc);
+    rc = chain_json_read(buf, len, 0, &tx->doc, &canonical);
     if (rc == CHAIN_OK && !json_is_object(tx->doc))
         rc = CHAIN_E_MALFORMED;
     if (rc != CHAIN_OK) {
@@ -266,7 +281,7 @@ int chain_tx_parse_ex(const char *buf, size_t len, struct chain_tx **out, char *
     rc = read_fields(tx, detail, detail_cap);
     if (rc != CHAIN_OK)
         goto out;
-    rc = compute_digests(tx);
+    rc = compute_digests(tx, buf, len, canonical);
     if (rc != CHAIN_OK)
         goto out;
     *out = tx;

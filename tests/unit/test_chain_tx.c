@@ -157,6 +157,57 @@ START_TEST(non_canonical_input_same_id)
 }
 END_TEST
 
+/* Replaces the first `from` in s (which must hold it) with `to`; returns a new string. */
+static char *replaced(const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    size_t n = strlen(s) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(n);
+
+    ck_assert_ptr_nonnull(at);
+    snprintf(out, n, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+    return out;
+}
+
+/* A text already in JCS is kept as the leaf; one that only looks close (members in build order,
+ * an escape JCS would not write, -0) is written out again, to the same leaf and id. */
+START_TEST(leaf_is_canonical_whatever_the_text)
+{
+    json_t *env = signed_env(json_pack("{s:s,s:i}", "student", "s-001", "zero", 0));
+    struct chain_tx *a = parse_ok(env);
+    char *jcs = NULL, *variants[4];
+    size_t len = 0;
+
+    ck_assert_int_eq(chain_jcs_dump(env, &jcs, &len), 0);
+    ck_assert_uint_eq(a->leaf_len, len);
+    ck_assert_mem_eq(a->leaf, jcs, len);
+    variants[0] = json_dumps(env, JSON_COMPACT); /* "v" first: the order it was built in */
+    variants[1] = replaced(jcs, "\"s-001\"", "\"\\u0073-001\"");
+    variants[2] = replaced(jcs, "\"zero\":0", "\"zero\":-0");
+    variants[3] = replaced(jcs, "\"s-001\"", "\"s\\/001\""); /* a different value */
+    for (int i = 0; i < 4; i++) {
+        struct chain_tx *b = NULL;
+
+        ck_assert_int_eq(chain_tx_parse(variants[i], strlen(variants[i]), &b), 0);
+        if (i < 3) {
+            ck_assert_str_eq(b->id_hex, a->id_hex);
+            ck_assert_uint_eq(b->leaf_len, len);
+            ck_assert_mem_eq(b->leaf, jcs, len);
+            ck_assert_int_eq(chain_tx_verify(b, ORIGIN, T0), 0);
+        } else { /* "s/001" is not what was signed */
+            ck_assert_str_ne(b->id_hex, a->id_hex);
+            ck_assert_ptr_nonnull(strstr(b->leaf, "\"s/001\""));
+            ck_assert_int_eq(chain_tx_verify(b, ORIGIN, T0), CHAIN_E_BAD_SIG);
+        }
+        chain_tx_free(b);
+        free(variants[i]);
+    }
+    free(jcs);
+    chain_tx_free(a);
+    json_decref(env);
+}
+END_TEST
+
 START_TEST(nonce_is_random)
 {
     json_t *e1 = sample_env(), *e2 = sample_env();
@@ -579,6 +630,7 @@ static Suite *tx_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, non_canonical_input_same_id);
+    tcase_add_test(tc, leaf_is_canonical_whatever_the_text);
     tcase_add_test(tc, nonce_is_random);
     tcase_add_test(tc, rejects_malformed);
     tcase_add_test(tc, rejects_missing_field);
