@@ -147,6 +147,26 @@ static int is_ws(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The index of the quote that closes the string whose first byte is b[i], or len. A quote is
+ * escaped when an odd run of backslashes leads up to it; memchr finds the candidates, so the
+ * strings that make up most of a tx are crossed at memchr's speed, not a byte at a time. */
+static size_t string_end(const char *b, size_t len, size_t i)
+{
+    for (;;) {
+        const char *q = memchr(b + i, '"', len - i);
+        size_t at, k;
+
+        if (q == NULL)
+            return len;
+        at = (size_t)(q - b);
+        for (k = at; k > i && b[k - 1] == '\\'; k--)
+            ;
+        if ((at - k) % 2 == 0)
+            return at;
+        i = at + 1;
+    }
+}
+
 /* Skips one JSON value starting at b[i] (not validated: chain_tx_parse does that for objects,
  * Jansson for anything else); returns the index just past it, or len when it never ends. Only
  * strings and the nesting of brackets matter for finding the end. */
@@ -158,9 +178,7 @@ static size_t skip_value(const char *b, size_t len, size_t i)
         char c = b[i];
 
         if (c == '"') {
-            for (i++; i < len && b[i] != '"'; i++)
-                if (b[i] == '\\')
-                    i++;
+            i = string_end(b, len, i + 1);
             if (i >= len)
                 return len;
         } else if (c == '{' || c == '[') {
