@@ -10,12 +10,15 @@
  *   loadgen --port P --mode get    --conns 8  --seconds 10 --path /api/health (HTTP ceiling)
  *   loadgen --port P --mode post   --conns 8  --seconds 10 --path P --body FILE --expect STR
  *   --txs N caps how many txs are signed beforehand (signing is slow: keep it proportionate)
+ *   --text jcs|compact: each tx's text as `lianxin sign` prints it (JCS, the default) or as
+ *   Jansson writes it in the order it was built (the node then writes the leaf itself)
  *
  * Txs are self-registrations (core principal.register), each with its own key: the heaviest
  * core tx for the database (a principal row and a key row each), so the figures are honest.
  */
 #define _GNU_SOURCE
 #include "../../chain/chain.h"
+#include "../../chain/jcs.h"
 #include "../../chain/merkle.h"
 #include "../../chain/note.h"
 #include "../../chain/tx.h"
@@ -39,11 +42,12 @@
 
 struct opts {
     unsigned port, conns, batch, seconds, rate, txs, progress;
-    const char *mode, *ids, *origin, *save_ids, *path, *body, *expect;
+    const char *mode, *ids, *origin, *save_ids, *path, *body, *expect, *text;
 };
 
 static struct opts o = {
-    0, 8, 1000, 10, 0, 0, 0, "batch", NULL, "lianxin.local/dev", NULL, "/api/health", NULL, NULL};
+    0,    8,    1000, 10, 0, 0, 0, "batch", NULL, "lianxin.local/dev", NULL, "/api/health",
+    NULL, NULL, "jcs"};
 
 static uint64_t now_us(void)
 {
@@ -203,7 +207,14 @@ static void *sign_range(void *arg)
                              json_pack("{s:s,s:s,s:s}", "id", id, "type", "student", "key", pub));
         if (env == NULL || chain_tx_sign(env, sk) != 0)
             abort();
-        txs[i] = json_dumps(env, JSON_COMPACT);
+        /* as `lianxin sign` prints a tx (JCS), or with the members in the order they were
+         * built (--text compact), which the node must canonicalise */
+        if (strcmp(o.text, "compact") == 0)
+            txs[i] = json_dumps(env, JSON_COMPACT);
+        else if (chain_jcs_dump(env, &txs[i], NULL) != 0)
+            txs[i] = NULL;
+        if (txs[i] == NULL)
+            abort();
         json_decref(env);
     }
     return NULL;
@@ -780,7 +791,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: loadgen --port P --mode batch|single|rate|proof|get|post [--conns N] "
             "[--batch N] [--seconds S] [--rate R] [--ids FILE] [--save-ids FILE] [--path P] "
-            "[--body FILE] [--expect STR] [--progress 1]\n");
+            "[--body FILE] [--expect STR] [--progress 1] [--text jcs|compact]\n");
     exit(2);
 }
 
@@ -817,10 +828,13 @@ static void parse(int argc, char **argv)
             o.origin = v;
         else if (!strcmp(k, "--progress"))
             o.progress = (unsigned)atoi(v);
+        else if (!strcmp(k, "--text"))
+            o.text = v;
         else
             usage();
     }
-    if (o.port == 0 || o.conns == 0 || o.conns > 1024 || o.batch == 0 || o.batch > 10000)
+    if (o.port == 0 || o.conns == 0 || o.conns > 1024 || o.batch == 0 || o.batch > 10000 ||
+        (strcmp(o.text, "jcs") != 0 && strcmp(o.text, "compact") != 0))
         usage();
 }
 
