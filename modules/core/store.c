@@ -19,6 +19,7 @@
 #include "core_int.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,7 @@ static struct key_row *key_slot(struct core_state *st, const uint8_t pk[32], int
                 return NULL;
             memcpy(s->pk, pk, 32);
             s->row = (uint32_t)++st->n_rows;
+            memset(&st->rows[s->row - 1], 0, sizeof(st->rows[0])); /* tables are reused */
             return &st->rows[s->row - 1];
         }
     }
@@ -160,6 +162,75 @@ static size_t pow2_at_least(size_t n)
     while (c < n)
         c <<= 1;
     return c;
+}
+
+/* The view's tables outlive their block. Allocated afresh for each block (a megabyte for 1,000
+ * txs), they came as new pages that the look-ups first read, which maps the shared zero page,
+ * and then wrote, which copies it and interrupts the other core to flush its TLB: 3 % of
+ * lianxind in batches (docs/BENCHMARKS.md, eleventh round). One set is kept for the next block
+ * when it is no more than four times the size that block needs; the lock only matters if a
+ * process ever runs two sequencers. */
+struct tables {
+    struct key_slot *keys;
+    struct key_row *rows;
+    struct id_slot *ids;
+    size_t cap; /* of keys and of ids; rows has cap / 2 */
+};
+
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tables spare;
+
+static void tables_free(struct tables *t)
+{
+    free(t->keys);
+    free(t->rows);
+    free(t->ids);
+    *t = (struct tables){0};
+}
+
+/* Tables for a block of n txs into st: the spare set, cleared, or new ones. */
+static int tables_take(struct core_state *st, size_t n)
+{
+    size_t cap = pow2_at_least(4 * n + 16);
+    struct tables t = {0};
+
+    pthread_mutex_lock(&spare_lock);
+    if (spare.cap >= cap && spare.cap <= 4 * cap) {
+        t = spare;
+        spare = (struct tables){0};
+    }
+    pthread_mutex_unlock(&spare_lock);
+    if (t.keys != NULL) {
+        memset(t.keys, 0, t.cap * sizeof(*t.keys));
+        memset(t.ids, 0, t.cap * sizeof(*t.ids));
+    } else {
+        t.cap = cap;
+        t.keys = calloc(cap, sizeof(*t.keys));
+        t.rows = calloc(cap / 2, sizeof(*t.rows));
+        t.ids = calloc(cap, sizeof(*t.ids));
+        if (t.keys == NULL || t.rows == NULL || t.ids == NULL) {
+            tables_free(&t);
+            return SRV_ENOMEM;
+        }
+    }
+    st->keys = t.keys;
+    st->rows = t.rows;
+    st->ids = t.ids;
+    st->key_cap = st->id_cap = t.cap;
+    return 0;
+}
+
+/* Hands st's tables back as the spare set (the one they replace is freed). */
+static void tables_give(struct core_state *st)
+{
+    struct tables t = {st->keys, st->rows, st->ids, st->key_cap};
+
+    if (t.keys == NULL)
+        return;
+    pthread_mutex_lock(&spare_lock);
+    tables_free(&spare);
+    spare = t;
+    pthread_mutex_unlock(&spare_lock);
 }
 
 /* Enters key pk into the view as absent and names it in the look-up array, once per block:
@@ -266,12 +337,7 @@ int core_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_
 
     if (st == NULL)
         return SRV_ENOMEM;
-    st->key_cap = pow2_at_least(4 * n + 16);
-    st->id_cap = pow2_at_least(4 * n + 16);
-    st->keys = calloc(st->key_cap, sizeof(*st->keys));
-    st->rows = calloc(st->key_cap / 2, sizeof(*st->rows));
-    st->ids = calloc(st->id_cap, sizeof(*st->ids));
-    if (st->keys == NULL || st->rows == NULL || st->ids == NULL)
+    if (tables_take(st, n) != 0)
         goto out;
     db_buf_puts(&keys, "{");
     db_buf_puts(&ids, "{");
@@ -334,9 +400,7 @@ int core_block_end(struct lx_apply_ctx *ctx, void *state, int commit)
     } else if (commit) {
         rc = flush(st, ctx->db);
     }
-    free(st->keys);
-    free(st->rows);
-    free(st->ids);
+    tables_give(st);
     free(st->principals.p);
     free(st->keyrows.p);
     free(st->revoked);
