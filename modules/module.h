@@ -62,6 +62,9 @@ struct lx_module {
     int (*block_begin)(struct lx_apply_ctx *ctx, void **state, const struct chain_tx *const *txs,
                        size_t n);
     int (*block_end)(struct lx_apply_ctx *ctx, void *state, int commit);
+    /* Optional: called by the sequencer's thread after a second without work, to give back
+     * what the module keeps for its next block. */
+    void (*idle)(void);
 };
 
 extern const struct lx_module *const lx_modules[]; /* registry.c */

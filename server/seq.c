@@ -820,7 +820,8 @@ static void deadline(struct timespec *ts, uint64_t at_us)
 /* Waits for a block's worth of txs; returns how many it moved into q->batch (0 = stop). After
  * a second without work it hands the memory freed since the last burst back to the system
  * (once per idle spell): a node that parsed a million txs an hour ago should not still hold
- * the arenas they used, nor the ids of its last blocks (up to 2 MiB, idwindow.h). */
+ * the arenas they used, nor the ids of its last blocks (up to 2 MiB, idwindow.h), nor the
+ * tables the modules keep for their next block. */
 static size_t take_batch(struct seq *q)
 {
     size_t max = q->srv->cfg.block_txs, k = 0;
@@ -833,6 +834,9 @@ static size_t take_batch(struct seq *q)
         if (pthread_cond_timedwait(&q->wake, &q->mu, &ts) == ETIMEDOUT && !trimmed) {
             pthread_mutex_unlock(&q->mu);
             free_buffers(q);
+            for (size_t m = 0; m < lx_n_modules; m++)
+                if (lx_modules[m]->idle != NULL)
+                    lx_modules[m]->idle();
             /* the next block, if the copy still trails, asks PostgreSQL about its ids */
             lx_idwindow_clear(&q->window);
             malloc_trim(0);

@@ -102,4 +102,5 @@ const struct lx_module mod_core = {
     .apply = core_apply,
     .block_begin = core_block_begin,
     .block_end = core_block_end,
+    .idle = core_idle,
 };

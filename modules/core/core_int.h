@@ -121,6 +121,7 @@ struct key_row {
 int core_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_tx *const *txs,
                      size_t n);
 int core_block_end(struct lx_apply_ctx *ctx, void *state, int commit);
+void core_idle(void); /* frees the view's tables kept for the next block */
 int core_store_before(struct lx_apply_ctx *ctx, const struct chain_tx *tx);
 int core_store_get_key(struct lx_apply_ctx *ctx, const uint8_t key[32], struct key_row *out);
 int core_store_has_principal(struct lx_apply_ctx *ctx, const char *id, int *exists);

@@ -168,8 +168,9 @@ static size_t pow2_at_least(size_t n)
  * txs), they came as new pages that the look-ups first read, which maps the shared zero page,
  * and then wrote, which copies it and interrupts the other core to flush its TLB: 3 % of
  * lianxind in batches (docs/BENCHMARKS.md, eleventh round). One set is kept for the next block
- * when it is no more than four times the size that block needs; the lock only matters if a
- * process ever runs two sequencers. */
+ * when it is no more than four times the size that block needs, and freed when the sequencer
+ * has been idle for a second (core_idle); the lock only matters if a process ever runs two
+ * sequencers. */
 struct tables {
     struct key_slot *keys;
     struct key_row *rows;
@@ -218,6 +219,13 @@ static int tables_take(struct core_state *st, size_t n)
     st->ids = t.ids;
     st->key_cap = st->id_cap = t.cap;
     return 0;
+}
+
+void core_idle(void)
+{
+    pthread_mutex_lock(&spare_lock);
+    tables_free(&spare);
+    pthread_mutex_unlock(&spare_lock);
 }
 
 /* Hands st's tables back as the spare set (the one they replace is freed). */
