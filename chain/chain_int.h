@@ -54,4 +54,24 @@ int chain_jcs_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
  * also 0). Borrows buf. */
 int chain_json_read(const char *buf, size_t len, int allow_nul, json_t **out, int *canonical);
 
+/* One member of the object chain_json_read_members reads: a string value as its bytes (str,
+ * borrowed until the call returns; at offset str_at of buf when it has no escape, else
+ * str_at is 0), any other value as a new reference the callee takes (value). */
+struct chain_json_member {
+    const char *name;
+    size_t name_len;
+    const char *str; /* NULL when the value is not a string */
+    size_t str_len;
+    size_t str_at;
+    json_t *value; /* NULL when it is */
+};
+
+/* A fast path for texts that are already canonical: when buf[0..len) is exactly the JCS of an
+ * object (no U+0000, no escape in a member name), hands each member in order to fn and returns 0.
+ * Returns 1 as soon as the text is anything else, or fn returns nonzero: the caller then reads
+ * it with chain_json_read, which gives the exact error, and discards what fn kept. fn takes
+ * m->value only when it returns 0. */
+int chain_json_read_members(const char *buf, size_t len,
+                            int (*fn)(void *ctx, const struct chain_json_member *m), void *ctx);
+
 #endif

@@ -557,6 +557,63 @@ static int parse_value(struct reader *r, size_t depth, json_t **out)
     return CHAIN_OK;
 }
 
+int chain_json_read_members(const char *buf, size_t len,
+                            int (*fn)(void *ctx, const struct chain_json_member *m), void *ctx)
+{
+    struct reader r = {0};
+    struct name prev = {0}, cur;
+    int first = 1;
+
+    r.p = (const uint8_t *)buf;
+    r.end = r.p + len;
+    r.canonical = 1;
+    if (lex(&r) != '{')
+        goto general;
+    if (lex(&r) != '}') {
+        for (;;) {
+            struct chain_json_member m = {0};
+
+            if (r.tok != TOK_STRING || r.str_escaped || memchr(r.str, '\0', r.str_len) != NULL)
+                goto general;
+            cur = (struct name){r.str, r.str_len, 1};
+            if (!first && chain_jcs_name_cmp(prev.s, prev.len, cur.s, cur.len) >= 0)
+                goto general;
+            if (lex(&r) != ':')
+                goto general;
+            lex(&r);
+            m.name = cur.s;
+            m.name_len = cur.len;
+            if (r.tok == TOK_STRING) {
+                if (memchr(r.str, '\0', r.str_len) != NULL)
+                    goto general;
+                m.str = r.str;
+                m.str_len = r.str_len;
+                m.str_at = r.str_escaped ? 0 : (size_t)(r.str - buf);
+            } else if (parse_value(&r, 2, &m.value) != CHAIN_OK) {
+                goto general;
+            }
+            if (!r.canonical || r.late != CHAIN_OK || fn(ctx, &m) != 0) {
+                json_decref(m.value); /* fn takes the value only when it returns 0 */
+                goto general;
+            }
+            prev = cur;
+            first = 0;
+            if (lex(&r) != ',')
+                break;
+            lex(&r);
+        }
+        if (r.tok != '}')
+            goto general;
+    }
+    if (lex(&r) != TOK_EOF || !r.canonical)
+        goto general;
+    free(r.scratch);
+    return 0;
+general:
+    free(r.scratch);
+    return 1;
+}
+
 int chain_json_read(const char *buf, size_t len, int allow_nul, json_t **out, int *canonical)
 {
     struct reader r = {0};

@@ -22,14 +22,17 @@
 #define CHAIN_TX_ID_HEX_LEN 64
 
 /* A parsed, well-formed (not yet verified) tx. Owns doc, leaf and msg; the string pointers
- * borrow from doc and live as long as the struct. Strings hold no U+0000. */
+ * borrow from doc and live as long as the struct. Strings hold no U+0000. A tx whose text was
+ * already canonical is read member by member: doc is then just the body, and the strings are
+ * copies the struct owns. */
 struct chain_tx {
-    json_t *doc;                                /* the whole envelope (owned reference) */
-    const char *chain;                          /* chain origin, borrowed from doc */
-    const char *module;                         /* module name, borrowed from doc */
-    const char *type;                           /* tx type, borrowed from doc */
-    const char *org;                            /* organisation id, may be "", borrowed */
-    const json_t *body;                         /* the body object, borrowed from doc */
+    json_t *doc;        /* the whole envelope, or the body alone (owned reference) */
+    char *strings;      /* chain, module, type and org when doc is the body (owned) */
+    const char *chain;  /* chain origin, borrowed from doc */
+    const char *module; /* module name, borrowed from doc */
+    const char *type;   /* tx type, borrowed from doc */
+    const char *org;    /* organisation id, may be "", borrowed */
+    const json_t *body; /* the body object, borrowed from doc */
     uint8_t signer[crypto_sign_PUBLICKEYBYTES]; /* Ed25519 public key */
     uint8_t nonce[CHAIN_TX_NONCE_LEN];          /* client randomness */
     uint8_t sig[crypto_sign_BYTES];             /* Ed25519 signature */

@@ -12,6 +12,7 @@
 
 #include "../../chain/jcs.h"
 #include "../../chain/tx.h"
+#include "../tx_same.h"
 
 #define ORIGIN "lianxin.test/chain-1"
 #define T0     1795000000000LL
@@ -205,6 +206,61 @@ START_TEST(leaf_is_canonical_whatever_the_text)
     free(jcs);
     chain_tx_free(a);
     json_decref(env);
+}
+END_TEST
+
+/* A canonical text is read member by member, any other as a tree: the same tx, or the same
+ * error and detail, either way. Canonical txs of varied bodies, each cut, each byte changed in
+ * turn; the general path is forced by a leading space. */
+START_TEST(both_paths_agree)
+{
+    static const char *const swaps[] = {"\"", "1", "x", "{", "\\", " ", "\x80", "A"};
+    json_t *bodies[] = {
+        json_pack("{s:s,s:I,s:[i,i]}", "student", "s-001", "fen", (json_int_t)1500, "list", 1, 2),
+        json_pack("{s:s,s:s}", "name", "清华 \"q\" \\ \n \x01", "/", "a/b"), json_pack("{}"),
+        json_pack("{s:{s:{s:b}}}", "a", "b", "c", 1)};
+    long agreed = 0;
+
+    for (size_t b = 0; b < sizeof bodies / sizeof bodies[0]; b++) {
+        json_t *env = signed_env(bodies[b]);
+        char *jcs = NULL, *text, *spaced;
+        size_t len = 0;
+
+        ck_assert_int_eq(chain_jcs_dump(env, &jcs, &len), 0);
+        text = malloc(len + 1);
+        spaced = malloc(len + 2);
+        for (size_t at = 0; at <= len; at++) {
+            for (size_t k = 0; k <= sizeof swaps / sizeof swaps[0]; k++) {
+                struct chain_tx *t1 = NULL, *t2 = NULL;
+                char d1[64], d2[64];
+                size_t n = len;
+                int r1, r2;
+
+                memcpy(text, jcs, len);
+                if (k == sizeof swaps / sizeof swaps[0])
+                    n = at; /* cut */
+                else if (at < len)
+                    text[at] = swaps[k][0];
+                spaced[0] = ' ';
+                memcpy(spaced + 1, text, n);
+                r1 = chain_tx_parse_ex(text, n, &t1, d1, sizeof d1);
+                r2 = chain_tx_parse_ex(spaced, n + 1, &t2, d2, sizeof d2);
+                ck_assert_msg(r1 == r2 && strcmp(d1, d2) == 0, "%.*s: %s (%s), %s (%s)", (int)n,
+                              text, chain_err_code(r1), d1, chain_err_code(r2), d2);
+                if (r1 == 0) {
+                    ck_assert_msg(tx_same(t1, t2), "%.*s: two different txs", (int)n, text);
+                    agreed++;
+                }
+                chain_tx_free(t1);
+                chain_tx_free(t2);
+            }
+        }
+        free(text);
+        free(spaced);
+        free(jcs);
+        json_decref(env);
+    }
+    ck_assert_int_gt(agreed, 4); /* the unchanged texts at least */
 }
 END_TEST
 
@@ -631,6 +687,7 @@ static Suite *tx_suite(void)
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, non_canonical_input_same_id);
     tcase_add_test(tc, leaf_is_canonical_whatever_the_text);
+    tcase_add_test(tc, both_paths_agree);
     tcase_add_test(tc, nonce_is_random);
     tcase_add_test(tc, rejects_malformed);
     tcase_add_test(tc, rejects_missing_field);
