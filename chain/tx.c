@@ -189,6 +189,26 @@ out:
     return rc;
 }
 
+/* The signed message from the leaf: the leaf without `,"sig":"<sig>"`, the signature's text
+ * being leaf[sig_at..sig_at + sig_len). */
+static int message_at(struct chain_tx *tx, size_t sig_at, size_t sig_len)
+{
+    static const char member[] = ",\"sig\":\"";
+    size_t prefix = sizeof(CHAIN_TX_SIG_PREFIX) - 1, cut = sizeof(member) - 1 + sig_len + 1;
+    size_t at = sig_at - (sizeof(member) - 1);
+
+    if (sig_at < sizeof(member) - 1 || memcmp(tx->leaf + at, member, sizeof(member) - 1) != 0)
+        return -1;
+    tx->msg_len = prefix + tx->leaf_len - cut;
+    tx->msg = malloc(tx->msg_len + 1);
+    if (tx->msg == NULL)
+        return -1;
+    memcpy(tx->msg, CHAIN_TX_SIG_PREFIX, prefix);
+    memcpy(tx->msg + prefix, tx->leaf, at);
+    memcpy(tx->msg + prefix + at, tx->leaf + at + cut, tx->leaf_len - at - cut + 1);
+    return 0;
+}
+
 /* The signed message cut from the leaf instead of serialising the envelope again. JCS sorts
  * members, so the top-level "sig" sits between "org" and "signer": the last `,"sig":"<value>"`
  * in the leaf. (An earlier one can only be inside "body", which comes first; a string cannot
@@ -197,26 +217,17 @@ out:
 static int message_from_leaf(struct chain_tx *tx)
 {
     const char *sig = json_string_value(json_object_get(tx->doc, "sig"));
-    size_t sig_len = sig ? strlen(sig) : 0, prefix = sizeof(CHAIN_TX_SIG_PREFIX) - 1, cut, at;
+    size_t sig_len = sig ? strlen(sig) : 0;
     const char *hit = NULL;
 
     if (sig == NULL)
         return -1;
-    cut = sig_len + sizeof(",\"sig\":\"\"") - 1;
     for (const char *p = tx->leaf; (p = strstr(p, ",\"sig\":\"")) != NULL; p++)
         if (strncmp(p + 8, sig, sig_len) == 0 && p[8 + sig_len] == '"')
             hit = p;
     if (hit == NULL)
         return -1;
-    at = (size_t)(hit - tx->leaf);
-    tx->msg_len = prefix + tx->leaf_len - cut;
-    tx->msg = malloc(tx->msg_len + 1);
-    if (tx->msg == NULL)
-        return -1;
-    memcpy(tx->msg, CHAIN_TX_SIG_PREFIX, prefix);
-    memcpy(tx->msg + prefix, tx->leaf, at);
-    memcpy(tx->msg + prefix + at, hit + cut, tx->leaf_len - at - cut + 1); /* with the NUL */
-    return 0;
+    return message_at(tx, (size_t)(hit - tx->leaf) + 8, sig_len);
 }
 
 /* The leaf is the envelope's JCS: the text itself when it came canonical (as `lianxin sign` and
@@ -320,26 +331,6 @@ static int take_member(void *ctx, const struct chain_json_member *m)
     return 1;
 }
 
-/* The signed message from the leaf: it is the leaf without `,"sig":"<sig>"`, which in JCS order
- * always follows "org". */
-static int message_at(struct chain_tx *tx, size_t sig_at, size_t sig_len)
-{
-    static const char member[] = ",\"sig\":\"";
-    size_t prefix = sizeof(CHAIN_TX_SIG_PREFIX) - 1, cut = sizeof(member) - 1 + sig_len + 1;
-    size_t at = sig_at - (sizeof(member) - 1);
-
-    if (sig_at < sizeof(member) - 1 || memcmp(tx->leaf + at, member, sizeof(member) - 1) != 0)
-        return -1;
-    tx->msg_len = prefix + tx->leaf_len - cut;
-    tx->msg = malloc(tx->msg_len + 1);
-    if (tx->msg == NULL)
-        return -1;
-    memcpy(tx->msg, CHAIN_TX_SIG_PREFIX, prefix);
-    memcpy(tx->msg + prefix, tx->leaf, at);
-    memcpy(tx->msg + prefix + at, tx->leaf + at + cut, tx->leaf_len - at - cut + 1);
-    return 0;
-}
-
 /* Reads a canonical envelope without building a tree of it: each member's value goes straight
  * into tx, only the body becomes Jansson values. Returns 0 with tx complete, or 1 with tx as it
  * was (the general path then reads the text). */
@@ -351,13 +342,7 @@ static int parse_canonical(struct chain_tx *tx, const char *buf, size_t len)
     if (chain_json_read_members(buf, len, take_member, &f) != 0 ||
         f.seen != (1u << TX_N_FIELDS) - 1 || f.strings.err != 0)
         goto general;
-    tx->leaf = malloc(len + 1);
-    if (tx->leaf == NULL)
-        goto general;
-    memcpy(tx->leaf, buf, len);
-    tx->leaf[len] = '\0';
-    tx->leaf_len = len;
-    if (message_at(tx, f.sig_at, f.sig_len) != 0)
+    if (make_leaf(tx, buf, len, 1) != CHAIN_OK || message_at(tx, f.sig_at, f.sig_len) != 0)
         goto general;
     tx->strings = f.strings.p;
     for (int i = 0; i < 4; i++)
