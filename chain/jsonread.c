@@ -107,7 +107,7 @@ static int peek(const struct reader *r, const uint8_t *q)
     return *q;
 }
 
-/* Decodes \uXXXX at s (the four hex digits were checked by the scan). */
+/* The code unit of a \u escape whose four hex digits start at s (the scan checked them). */
 static uint32_t u_escape(const uint8_t *s)
 {
     return (uint32_t)(hex_value(s[0]) << 12 | hex_value(s[1]) << 8 | hex_value(s[2]) << 4 |
@@ -205,11 +205,21 @@ static int lex_string(struct reader *r)
     int escaped = 0;
 
     for (;;) {
-        int c = peek(r, q);
+        int c;
 
+        if (q < r->end && *q >= 0x80) { /* checked and crossed with one decode */
+            size_t pos = 0;
+            uint32_t cp;
+
+            if (chain_utf8_next(q, (size_t)(r->end - q), &pos, &cp) != 0)
+                return lex_fail(r, CHAIN_E_MALFORMED);
+            q += pos;
+            continue;
+        }
+        c = peek(r, q);
         if (c == '"')
             break;
-        if (c < 0x20) /* the end, a control character, or invalid UTF-8 */
+        if (c < 0x20) /* the end or a control character */
             return lex_fail(r, CHAIN_E_MALFORMED);
         if (c == '\\') {
             c = peek(r, q + 1);
@@ -224,14 +234,8 @@ static int lex_string(struct reader *r)
                 r->canonical = 0;
             escaped = 1;
             q += c == 'u' ? 6 : 2;
-        } else if (c < 0x80) {
-            q++;
         } else {
-            size_t pos = 0;
-            uint32_t cp;
-
-            (void)chain_utf8_next(q, (size_t)(r->end - q), &pos, &cp); /* peek checked it */
-            q += pos;
+            q++;
         }
     }
     r->p = q + 1;
@@ -529,8 +533,8 @@ static int parse_value(struct reader *r, size_t depth, json_t **out)
         v = json_integer(r->num);
         break;
     case TOK_REAL:
-        /* Never returned: the subset refuses it. A placeholder keeps the parse going, as
-         * Jansson's would, to find a later error that comes first. */
+        /* The subset refuses every real, so its value is never handed out: null stands in for
+         * it while the parse goes on, as Jansson's did, to a syntax error that would win. */
         breach(r, CHAIN_E_FLOAT);
         v = json_null();
         break;

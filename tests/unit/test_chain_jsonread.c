@@ -442,23 +442,27 @@ static void put_number(struct text *t)
 
 static void put_value(struct text *t, int depth);
 
-static void put_object(struct text *t, int depth)
+/* An object (members with short names from a small alphabet, so names repeat and come in
+ * either order) or an array, with whitespace here and there. */
+static void put_container(struct text *t, int depth, int object)
 {
-    uint32_t n = below(5);
+    uint32_t n = below(object ? 5 : 4);
 
-    puts_(t, "{");
+    puts_(t, object ? "{" : "[");
     for (uint32_t i = 0; i < n; i++) {
         if (i > 0)
             puts_(t, ",");
         space(t);
-        put_string(t, 1); /* short names from a small alphabet: repeats and orders both ways */
-        space(t);
-        puts_(t, ":");
-        space(t);
+        if (object) {
+            put_string(t, 1);
+            space(t);
+            puts_(t, ":");
+            space(t);
+        }
         put_value(t, depth + 1);
         space(t);
     }
-    puts_(t, "}");
+    puts_(t, object ? "}" : "]");
 }
 
 static void put_value(struct text *t, int depth)
@@ -475,21 +479,10 @@ static void put_value(struct text *t, int depth)
         put_string(t, 0);
         break;
     case 4:
-        put_object(t, depth);
+        put_container(t, depth, 1);
         break;
-    default: {
-        uint32_t n = below(4);
-
-        puts_(t, "[");
-        for (uint32_t i = 0; i < n; i++) {
-            if (i > 0)
-                puts_(t, ",");
-            space(t);
-            put_value(t, depth + 1);
-            space(t);
-        }
-        puts_(t, "]");
-    }
+    default:
+        put_container(t, depth, 0);
     }
 }
 
