@@ -5,6 +5,7 @@
 #include "err.h"
 #include "http.h"
 #include "keys.h"
+#include "par.h"
 #include "seq.h"
 #include "server.h"
 #include "../chain/tx.h"
@@ -261,6 +262,30 @@ void srv_tx_check(struct srv *s, struct seq_item *it)
     }
     if (it->mod->check != NULL && it->mod->check(it->tx, &why) != 0)
         seq_item_refuse(it, why.status ? why.status : 422, why.code, why.message, NULL);
+}
+
+struct check_all {
+    struct srv *s;
+    struct seq_item *items;
+};
+
+static void check_one(void *arg, size_t i)
+{
+    struct check_all *c = arg;
+
+    if (c->items[i].status == 0)
+        srv_tx_check(c->s, &c->items[i]);
+}
+
+/* 16 txs are about half a millisecond of signature checks: coarse enough that handing out a
+ * chunk costs nothing beside it, fine enough that a batch of a thousand splits evenly. */
+#define CHECK_CHUNK 16
+
+void srv_tx_check_all(struct srv *s, struct seq_item *items, size_t n)
+{
+    struct check_all c = {s, items};
+
+    par_for(s->par, n, CHECK_CHUNK, check_one, &c);
 }
 
 struct internal {

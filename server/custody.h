@@ -68,6 +68,10 @@ unsigned srv_ledger_submit_reply(struct srv_req *r, json_t *env, unsigned ok_sta
  * (it->status set) when one fails. Shared by POST /api/chain/tx and srv_ledger_submit. */
 void srv_tx_check(struct srv *s, struct seq_item *it);
 
+/* srv_tx_check on each of items[0..n) not already refused, spread over the cores (par.h): a
+ * batch's signatures are most of what it costs. For the thread that owns the request. */
+void srv_tx_check_all(struct srv *s, struct seq_item *items, size_t n);
+
 /* Blocks until the tx is decided (not for HTTP threads: for start-up and tools). Fills *status
  * and, when committed, tx_id (65 bytes) and *leaf. env is borrowed. Returns 0 or -1. */
 int srv_ledger_submit_wait(struct srv *s, const json_t *env, unsigned *status, char *tx_id,

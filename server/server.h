@@ -23,6 +23,7 @@ struct srv {
     struct srv_router router;    /* every route, server's and modules' */
     struct srv_metrics *metrics; /* owned */
     struct db_pool *pool;        /* owned */
+    struct par *par;             /* owned: helpers for a request's checks (par.h); NULL on 1 core */
     struct MHD_Daemon *mhd;      /* owned; NULL when not serving */
     struct http_watch *watch;    /* owned: request header deadlines (http.c); NULL when not */
     int listen_fd;               /* handed back by quiesce, closed after stop; -1 if none */

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "err.h"
 #include "http.h"
+#include "par.h"
 #include "srv.h"
 #include "../modules/module.h"
 
@@ -128,6 +129,14 @@ const struct db_stmt *srv_stmts(size_t *n)
     return all_stmts;
 }
 
+/* Helpers for par_for: one fewer than the cores, since the thread with the request works too. */
+static unsigned par_helpers(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return cores > 1 ? (unsigned)cores - 1 : 0;
+}
+
 int srv_init(struct srv *s, char *err, size_t errlen)
 {
     size_t n_stmts;
@@ -156,11 +165,17 @@ int srv_init(struct srv *s, char *err, size_t errlen)
         return SRV_ENOMEM;
     }
     db_pool_prepare(s->pool, all_stmts, n_stmts);
+    if (par_open(par_helpers(), &s->par) != 0) {
+        snprintf(err, errlen, "cannot start the checking threads");
+        return SRV_ENOMEM;
+    }
     return 0;
 }
 
 void srv_fini(struct srv *s)
 {
+    par_close(s->par);
+    s->par = NULL;
     db_pool_close(s->pool);
     s->pool = NULL;
     srv_metrics_free(s->metrics);

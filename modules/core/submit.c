@@ -1,8 +1,9 @@
 /*
  * POST /api/chain/tx: one client-signed tx or a JSON array of up to 10,000. The stateless
- * checks (parse, chain, time, signature, the module's check) run here on the HTTP worker, in
- * parallel with other workers; the request is then suspended until the sequencer has committed
- * the block, and answered with {"tx_id","leaf_index","height"} — an array for an array.
+ * checks (parse, chain, time, signature, the module's check) run here on the HTTP worker, a
+ * batch's checks shared with the idle cores (server/par.h); the request is then suspended until
+ * the sequencer has committed the block, and answered with {"tx_id","leaf_index","height"} — an
+ * array for an array.
  */
 #include "../../chain/tx.h"
 #include "../../server/custody.h"
@@ -360,11 +361,9 @@ unsigned core_submit(struct srv_req *r)
         free_submission(s);
         return status;
     }
-    for (size_t i = 0; i < s->sub.n; i++) {
-        if (s->sub.items[i].status == 0)
-            srv_tx_check(r->srv, &s->sub.items[i]);
+    srv_tx_check_all(r->srv, s->sub.items, s->sub.n);
+    for (size_t i = 0; i < s->sub.n; i++)
         pending += s->sub.items[i].status == 0;
-    }
     if (pending == 0 || r->srv->seq == NULL) {
         if (pending > 0) /* no sequencer in this process */
             for (size_t i = 0; i < s->sub.n; i++)
