@@ -280,6 +280,28 @@ void db_bin_bytes(struct db_buf *b, const void *p, size_t n)
     db_buf_put(b, p, n);
 }
 
+void db_bin_array(struct db_buf *b, uint32_t elem_oid)
+{
+    put_be(b, 1, 4);        /* dimensions */
+    put_be(b, 0, 4);        /* no NULLs */
+    put_be(b, elem_oid, 4); /* element type */
+    put_be(b, 0, 4);        /* elements: set by db_bin_array_end */
+    put_be(b, 1, 4);        /* the first index */
+}
+
+void db_bin_array_end(struct db_buf *b, uint32_t n)
+{
+    if (b->failed || b->len < 20)
+        return;
+    if (n == 0) { /* no elements: an array of no dimensions, header only */
+        memset(b->p, 0, 4);
+        b->len = 12;
+        return;
+    }
+    for (int i = 0; i < 4; i++)
+        b->p[12 + i] = (char)(n >> (8 * (3 - i)));
+}
+
 /* Sends one COPY's rows and ends it; 1 when all of them went. */
 static int put_rows(PGconn *c, const char *data, size_t len)
 {
@@ -545,9 +567,10 @@ int db_pipeline(PGconn *c, const struct db_call *calls, size_t n, PGresult **res
     for (size_t i = 0; ok && i < n; i++) {
         const struct db_call *k = &calls[i];
 
-        ok = k->name != NULL
-                 ? PQsendQueryPrepared(c, k->name, k->n_params, k->params, NULL, NULL, 0)
-                 : PQsendQueryParams(c, k->sql, k->n_params, NULL, k->params, NULL, NULL, 0);
+        ok = k->name != NULL ? PQsendQueryPrepared(c, k->name, k->n_params, k->params, k->lengths,
+                                                   k->formats, 0)
+                             : PQsendQueryParams(c, k->sql, k->n_params, NULL, k->params,
+                                                 k->lengths, k->formats, 0);
     }
     if (!ok || PQpipelineSync(c) != 1)
         return SRV_EDB; /* sending failed: the connection is gone; it stays in pipeline mode */

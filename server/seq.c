@@ -338,7 +338,8 @@ static int refuse_known(struct seq *q, struct block *b, struct seq_item **items,
 {
     struct db_buf arr = {0};
     const char *params[1];
-    struct db_call calls[2] = {{NULL, "BEGIN", 0, NULL}, {"seq_dups", NULL, 1, params}};
+    struct db_call calls[2] = {{NULL, "BEGIN", 0, NULL, NULL, NULL},
+                               {"seq_dups", NULL, 1, params, NULL, NULL}};
     PGresult *res[2], *r;
     uint64_t size = 0;
     size_t asked = 0;

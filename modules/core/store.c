@@ -19,6 +19,7 @@
 #include "core_int.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,51 +242,54 @@ static void tables_give(struct core_state *st)
     pthread_mutex_unlock(&spare_lock);
 }
 
+/* What a block's look-ups ask for: the keys and the principal ids it names, each a binary
+ * array parameter (db_bin_array), and how many of each. */
+struct wanted {
+    struct db_buf keys, ids;
+    uint32_t n_keys, n_ids;
+};
+
 /* Enters key pk into the view as absent and names it in the look-up array, once per block:
  * a batch of 1,000 diplomas has one signer, and each self-registration is signed by the key it
  * registers. */
-static void want_key(struct core_state *st, const uint8_t pk[32], struct db_buf *keys)
+static void want_key(struct core_state *st, const uint8_t pk[32], struct wanted *w)
 {
     size_t before = st->n_rows;
-    char hex[65];
 
     if (key_slot(st, pk, 1) == NULL || st->n_rows == before)
         return;
-    chain_hex_encode(pk, 32, hex);
-    db_buf_puts(keys, keys->len > 1 ? "," : "");
-    db_buf_puts(keys, "\\\\x"); /* the element \\x<hex> is the bytea \x<hex> */
-    db_buf_puts(keys, hex);
+    db_bin_bytes(&w->keys, pk, 32);
+    w->n_keys++;
 }
 
-/* The same for principal id; only valid ids, which need no quoting in an array literal. */
-static void want_id(struct core_state *st, const char *id, struct db_buf *ids)
+/* The same for principal id; only valid ids. */
+static void want_id(struct core_state *st, const char *id, struct wanted *w)
 {
     if (!core_id_valid(id) || id_slot(st, id, 0) != NULL)
         return;
     id_slot(st, id, 1);
-    db_buf_puts(ids, ids->len > 1 ? "," : "");
-    db_buf_puts(ids, id);
+    db_bin_bytes(&w->ids, id, strlen(id));
+    w->n_ids++;
 }
 
 /* Names worth fetching for one tx: its signer; for core identity txs the body's key and id.
  * Each enters the view as absent; the queries then mark what exists. */
-static void collect(struct core_state *st, const struct chain_tx *tx, struct db_buf *keys,
-                    struct db_buf *ids)
+static void collect(struct core_state *st, const struct chain_tx *tx, struct wanted *w)
 {
     const char *k, *id;
     uint8_t pk[32];
 
-    want_key(st, tx->signer, keys);
+    want_key(st, tx->signer, w);
     if (strcmp(tx->module, "core") != 0)
         return;
     k = json_string_value(json_object_get(tx->body, "key"));
     if (k != NULL && chain_b64_decode_public(k, strlen(k), pk, 32) == 0)
-        want_key(st, pk, keys);
+        want_key(st, pk, w);
     id = json_string_value(json_object_get(tx->body, "id"));
     if (id == NULL)
         id = json_string_value(json_object_get(tx->body, "principal"));
     if (id != NULL)
-        want_id(st, id, ids);
+        want_id(st, id, w);
 }
 
 static int load_keys(struct core_state *st, const PGresult *r)
@@ -315,13 +319,13 @@ static void load_ids(struct core_state *st, const PGresult *r)
 
 /* The keys and the principals a block names, both queries in one round trip; with the block's
  * BEGIN ahead of them when it is still to be sent (saving the sequencer a round trip). */
-static int load_view(struct core_state *st, struct lx_apply_ctx *ctx, const char *keys,
-                     const char *ids)
+static int load_view(struct core_state *st, struct lx_apply_ctx *ctx, const struct wanted *w)
 {
-    const char *kp[1] = {keys}, *ip[1] = {ids};
-    const struct db_call calls[3] = {{NULL, "BEGIN", 0, NULL},
-                                     {"core_keys_many", NULL, 1, kp},
-                                     {"core_principals_many", NULL, 1, ip}};
+    const char *kp[1] = {w->keys.p}, *ip[1] = {w->ids.p};
+    const int klen[1] = {(int)w->keys.len}, ilen[1] = {(int)w->ids.len}, binary[1] = {1};
+    const struct db_call calls[3] = {{NULL, "BEGIN", 0, NULL, NULL, NULL},
+                                     {"core_keys_many", NULL, 1, kp, klen, binary},
+                                     {"core_principals_many", NULL, 1, ip, ilen, binary}};
     size_t skip = ctx->begin_pending ? 0 : 1;
     PGresult *res[3] = {NULL, NULL, NULL};
     int rc = db_pipeline(ctx->db, calls + skip, 3 - skip, res + skip);
@@ -340,26 +344,27 @@ int core_block_begin(struct lx_apply_ctx *ctx, void **state, const struct chain_
                      size_t n)
 {
     struct core_state *st = calloc(1, sizeof(*st));
-    struct db_buf keys = {0}, ids = {0};
+    struct wanted w = {0};
     int rc = SRV_ENOMEM;
 
     if (st == NULL)
         return SRV_ENOMEM;
     if (tables_take(st, n) != 0)
         goto out;
-    db_buf_puts(&keys, "{");
-    db_buf_puts(&ids, "{");
+    db_bin_array(&w.keys, DB_OID_BYTEA);
+    db_bin_array(&w.ids, DB_OID_TEXT);
     for (size_t i = 0; i < n; i++)
-        collect(st, txs[i], &keys, &ids);
-    db_buf_puts(&keys, "}");
-    db_buf_puts(&ids, "}");
-    if (keys.failed || ids.failed || (rc = load_view(st, ctx, keys.p, ids.p)) != 0)
+        collect(st, txs[i], &w);
+    db_bin_array_end(&w.keys, w.n_keys);
+    db_bin_array_end(&w.ids, w.n_ids);
+    if (w.keys.failed || w.ids.failed || w.keys.len > INT_MAX || w.ids.len > INT_MAX ||
+        (rc = load_view(st, ctx, &w)) != 0)
         goto out;
     st->view_valid = 1;
     rc = 0;
 out:
-    free(keys.p);
-    free(ids.p);
+    free(w.keys.p);
+    free(w.ids.p);
     if (rc != 0) {
         core_block_end(ctx, st, 0);
         st = NULL;
