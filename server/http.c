@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -777,11 +778,109 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     srv_log_error("http: %s", line);
 }
 
+/* ---- accepting ----------------------------------------------------------------------------
+ *
+ * libmicrohttpd's workers each accept from the listening socket, and a burst of new connections
+ * goes to whichever worker wakes first: under the benchmark's loads all 64 connections often sat
+ * on one worker, which then parsed and checked every request on one core (6.3 s of CPU in a
+ * 10 s run against 0.4 for the other) and was the first thing to fall behind. So one thread of
+ * ours accepts, and hands each connection to the daemon (MHD_add_connection), which gives it to
+ * a worker by its descriptor: consecutive connections alternate. */
+
+struct http_acceptor {
+    pthread_t thread;
+    int stop[2]; /* a pipe: a byte written says stop */
+};
+
+static void *accept_main(void *arg)
+{
+    struct srv *s = arg;
+    struct pollfd pf[2] = {{s->listen_fd, POLLIN, 0}, {s->acceptor->stop[0], POLLIN, 0}};
+    int said_full = 0;
+
+    for (;;) {
+        struct sockaddr_storage addr;
+        socklen_t len = sizeof(addr);
+        int fd;
+
+        if (poll(pf, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (pf[1].revents != 0)
+            break;
+        fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (!said_full)
+                    srv_log_error("http: cannot accept connections: %s", strerror(errno));
+                said_full = 1;
+                usleep(10000); /* until a connection closes */
+            }
+            continue; /* EAGAIN: another wake-up took it; ECONNABORTED: it went */
+        }
+        said_full = 0;
+        (void)MHD_add_connection(s->mhd, fd, (struct sockaddr *)&addr, len); /* closes on failure */
+    }
+    return NULL;
+}
+
+static void acceptor_stop(struct srv *s)
+{
+    struct http_acceptor *a = s->acceptor;
+
+    if (a == NULL)
+        return;
+    if (a->thread != 0) {
+        (void)!write(a->stop[1], "x", 1);
+        pthread_join(a->thread, NULL);
+    }
+    close(a->stop[0]);
+    close(a->stop[1]);
+    free(a);
+    s->acceptor = NULL;
+}
+
+static int acceptor_start(struct srv *s)
+{
+    struct http_acceptor *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return -1;
+    if (pipe2(a->stop, O_CLOEXEC) != 0) {
+        free(a);
+        return -1;
+    }
+    s->acceptor = a;
+    if (pthread_create(&a->thread, NULL, accept_main, s) != 0) {
+        a->thread = 0;
+        acceptor_stop(s);
+        return -1;
+    }
+    return 0;
+}
+
+/* The listening socket: non-blocking (the acceptor polls it), address reuse as before. */
+static int listen_on(const struct sockaddr_in *addr)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0 || listen(fd, 1024) != 0) {
+        int saved = errno;
+
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
 int srv_http_start(struct srv *s, char *err, size_t errlen)
 {
     struct sockaddr_in addr;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
 
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
@@ -790,25 +889,28 @@ int srv_http_start(struct srv *s, char *err, size_t errlen)
         snprintf(err, errlen, "invalid listen address %s", s->cfg.listen_host);
         return SRV_EINVAL;
     }
+    if ((s->listen_fd = listen_on(&addr)) < 0) {
+        snprintf(err, errlen, "cannot listen on %s:%u: %s", s->cfg.listen_host, s->cfg.listen_port,
+                 strerror(errno));
+        return SRV_EIO;
+    }
     s->watch = watch_start(s->cfg.header_timeout_s ? s->cfg.header_timeout_s : 10);
     if (s->watch == NULL) {
         snprintf(err, errlen, "cannot start the connection watch");
         return SRV_EIO;
     }
     s->mhd = MHD_start_daemon(
-        flags, (uint16_t)s->cfg.listen_port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, s, /* first, so every message goes through it */
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
-        MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        s->cfg.per_ip_conns, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        s, /* first, so every message goes through it */
+        MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.per_ip_conns, MHD_OPTION_CONNECTION_TIMEOUT,
+        s->cfg.timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
         MHD_OPTION_END);
-    if (s->mhd == NULL) {
-        snprintf(err, errlen, "cannot listen on %s:%u: %s", s->cfg.listen_host, s->cfg.listen_port,
-                 errno ? strerror(errno) : "libmicrohttpd refused to start");
-        watch_stop(s->watch);
-        watch_free(s);
+    if (s->mhd == NULL || acceptor_start(s) != 0) {
+        snprintf(err, errlen, "cannot serve on %s:%u: %s", s->cfg.listen_host, s->cfg.listen_port,
+                 s->mhd == NULL ? "libmicrohttpd refused to start" : "no accepting thread");
+        srv_http_stop(s);
         return SRV_EIO;
     }
     return 0;
@@ -816,12 +918,13 @@ int srv_http_start(struct srv *s, char *err, size_t errlen)
 
 unsigned srv_http_port(const struct srv *s)
 {
-    const union MHD_DaemonInfo *di;
+    struct sockaddr_in addr;
+    socklen_t len = sizeof(addr);
 
-    if (s->mhd == NULL)
+    if (s->mhd == NULL || s->listen_fd < 0 ||
+        getsockname(s->listen_fd, (struct sockaddr *)&addr, &len) != 0)
         return 0;
-    di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    return di ? di->port : 0;
+    return ntohs(addr.sin_port);
 }
 
 void srv_http_quiesce(struct srv *s, int grace_ms)
@@ -831,20 +934,22 @@ void srv_http_quiesce(struct srv *s, int grace_ms)
     if (s->mhd == NULL)
         return;
     atomic_store(&s->draining, 1);
-    s->listen_fd = MHD_quiesce_daemon(s->mhd);
+    acceptor_stop(s); /* new connections wait in the backlog, unanswered, until the socket closes */
     while (atomic_load(&s->inflight) > 0 && srv_now_us() < until)
         usleep(5000);
 }
 
 void srv_http_stop(struct srv *s)
 {
-    if (s->mhd == NULL)
-        return;
-    watch_stop(s->watch);
-    MHD_stop_daemon(s->mhd); /* its CLOSED notifications still unlink from the watch */
-    watch_free(s);
+    acceptor_stop(s);
+    if (s->watch != NULL)
+        watch_stop(s->watch);
+    if (s->mhd != NULL)
+        MHD_stop_daemon(s->mhd); /* its CLOSED notifications still unlink from the watch */
     s->mhd = NULL;
+    if (s->watch != NULL)
+        watch_free(s);
     if (s->listen_fd >= 0)
-        close(s->listen_fd); /* only after stop: worker threads may still have used it */
+        close(s->listen_fd);
     s->listen_fd = -1;
 }

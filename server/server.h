@@ -26,14 +26,15 @@ struct srv {
     struct par *par;             /* owned: helpers for a request's checks (par.h); NULL on 1 core */
     struct MHD_Daemon *mhd;      /* owned; NULL when not serving */
     struct http_watch *watch;    /* owned: request header deadlines (http.c); NULL when not */
-    int listen_fd;               /* handed back by quiesce, closed after stop; -1 if none */
-    struct seq *seq;             /* the sequencer, owned; NULL in tools */
-    FILE *access_log;            /* stdout, a file, or NULL for off */
-    char web_root[PATH_MAX];     /* realpath of cfg.web_dir */
-    atomic_int inflight;         /* requests begun and not completed */
-    atomic_int draining;         /* set once shutdown began */
-    const char *version;         /* build version string */
-    unsigned char *master_key;   /* sodium_malloc\'d; seals custodial keys (custody.c) */
+    int listen_fd;               /* ours (http.c accepts); closed after stop; -1 if none */
+    struct http_acceptor *acceptor; /* owned: the thread that accepts (http.c); NULL when not */
+    struct seq *seq;                /* the sequencer, owned; NULL in tools */
+    FILE *access_log;               /* stdout, a file, or NULL for off */
+    char web_root[PATH_MAX];        /* realpath of cfg.web_dir */
+    atomic_int inflight;            /* requests begun and not completed */
+    atomic_int draining;            /* set once shutdown began */
+    const char *version;            /* build version string */
+    unsigned char *master_key;      /* sodium_malloc\'d; seals custodial keys (custody.c) */
 };
 
 /* Writes one line to stderr: "2026-11-24T01:02:03.456Z lianxind: <message>". */
