@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -63,6 +64,7 @@ struct lx_leafstore {
     _Atomic uint64_t gen;     /* bumped when readable leaves are dropped */
     _Atomic uint64_t damaged; /* the gen a failed proof reported, 0 for none */
     struct db_pool *pool;     /* the follower's, borrowed */
+    int read_db;              /* the follower read from txs since it last trimmed (follower) */
     const struct lx_nodecache *nc;
     pthread_t thread;
     int following;
@@ -610,6 +612,7 @@ static int copy_from_db(struct lx_leafstore *ls, uint64_t from, uint64_t to, uin
     }
     PQclear(res);
     db_release(ls->pool, c);
+    ls->read_db = 1;
     if (rc == 0 && lx_leafstore_append(ls, from, (const uint8_t(*)[HASH])buf, (size_t)n) != 0) {
         srv_log_error("leaf copy: cannot write %s: %s", ls->leaves_path, strerror(errno));
         rc = -2;
@@ -652,8 +655,8 @@ static int write_offers(struct lx_leafstore *ls, const struct offer *o, uint8_t 
 }
 
 /* Waits for a kick (unless only a stop may end the wait: after a failure), a stop, or
- * `seconds`; returns whether to stop. */
-static int wait_kick(struct lx_leafstore *ls, int seconds, int kicks_wake)
+ * `seconds`; returns whether to stop. *kicked (may be NULL) says whether a kick ended it. */
+static int wait_kick(struct lx_leafstore *ls, int seconds, int kicks_wake, int *kicked)
 {
     struct timespec until;
     int stop;
@@ -664,6 +667,8 @@ static int wait_kick(struct lx_leafstore *ls, int seconds, int kicks_wake)
     while (!(ls->kicked && kicks_wake) && !ls->stopping)
         if (pthread_cond_timedwait(&ls->wake, &ls->mu, &until) != 0)
             break;
+    if (kicked != NULL)
+        *kicked = ls->kicked && kicks_wake;
     ls->kicked = 0;
     stop = ls->stopping;
     pthread_mutex_unlock(&ls->mu);
@@ -728,7 +733,20 @@ static void *follow_main(void *arg)
         }
         free_offers(offers);
         ok = ready && rc == 0;
-        if (wait_kick(ls, ok ? 60 : retry_s, ok))
+        if (ok && ls->read_db) {
+            /* A catch-up from txs (the sequencer ran ahead) reads 65,536 ids per query: a few
+             * MiB of libpq results, freed into this thread's malloc arena. Given back after a
+             * second without a block, as the sequencer gives back its own. */
+            int kicked;
+
+            if (wait_kick(ls, 1, 1, &kicked))
+                break;
+            if (kicked)
+                continue;
+            ls->read_db = 0;
+            malloc_trim(0);
+        }
+        if (wait_kick(ls, ok ? 60 : retry_s, ok, NULL))
             break;
         retry_s = ok ? RETRY_SECONDS : retry_s * 2 < RETRY_MAX_S ? retry_s * 2 : RETRY_MAX_S;
     }
