@@ -796,7 +796,7 @@ static void *accept_main(void *arg)
 {
     struct srv *s = arg;
     struct pollfd pf[2] = {{s->listen_fd, POLLIN, 0}, {s->acceptor->stop[0], POLLIN, 0}};
-    int said_full = 0;
+    int said = 0;
 
     for (;;) {
         struct sockaddr_storage addr;
@@ -809,15 +809,16 @@ static void *accept_main(void *arg)
             break;
         fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                if (!said_full)
-                    srv_log_error("http: cannot accept connections: %s", strerror(errno));
-                said_full = 1;
-                usleep(10000); /* until a connection closes */
-            }
-            continue; /* EAGAIN: another wake-up took it; ECONNABORTED: it went */
+            /* EAGAIN: nothing after all; ECONNABORTED, EPROTO: the client went first */
+            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                continue;
+            if (!said) /* out of descriptors or memory: once, until a connection is taken */
+                srv_log_error("http: cannot accept connections: %s", strerror(errno));
+            said = 1;
+            usleep(10000); /* until a connection closes, and no spinning on a broken socket */
+            continue;
         }
-        said_full = 0;
+        said = 0;
         (void)MHD_add_connection(s->mhd, fd, (struct sockaddr *)&addr, len); /* closes on failure */
     }
     return NULL;
