@@ -6,6 +6,8 @@
  * takes a new connection is a race: eight clients posting batches often all land on one worker,
  * and the signatures of every batch were then checked on one core while the other idled. With
  * par_for, the worker checks its batch together with the helpers, whatever the connections did.
+ * The edu module's batches of diplomas and the evidence module's anchors build and check their
+ * txs through it too.
  */
 #ifndef LX_SERVER_PAR_H
 #define LX_SERVER_PAR_H

@@ -13,21 +13,22 @@
 #include "../../server/server.h"
 #include "csv.h"
 #include "../../server/db.h"
+#include "../../server/par.h"
 #include "edu_int.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#define MAX_ERRORS  1000 /* errors listed in one answer (the count is always complete) */
-#define BUILDERS    8    /* threads that build and check the credentials of one batch */
-#define DOC_KEY_ID  1    /* crypto_kdf subkey id of the document key */
-#define DOC_KEY_CTX "edu_docs"
+#define MAX_ERRORS     1000 /* errors listed in one answer (the count is always complete) */
+#define ROWS_PER_CHUNK 16   /* rows a thread of par_for builds and checks at a time */
+#define DOC_KEY_ID     1    /* crypto_kdf subkey id of the document key */
+#define DOC_KEY_CTX    "edu_docs"
 
 /* The rows to issue, validated, and what became of them. */
 struct batch {
@@ -318,7 +319,7 @@ static void docs_drop(PGconn *c, const struct batch *b, const struct built *buil
     free(arr.p);
 }
 
-/* A share of the rows for one builder thread. */
+/* What building a row needs: one per batch, shared by the threads of par_for. */
 struct builder {
     struct srv *s;
     const struct batch *b;
@@ -327,55 +328,37 @@ struct builder {
     char (*dids)[96];
     struct built *built;
     struct seq_item *items;
-    size_t from, to; /* rows [from, to) */
-    int failed;      /* a row could not be built */
+    atomic_int failed; /* a row could not be built: the rest are left */
 };
 
-/* Builds rows [from, to) and runs the stateless checks of their txs (signature, chain, time,
- * the module's check): the CPU work of a batch, split over the cores. */
-static void *build_range(void *arg)
+/* Builds row i and runs the stateless checks of its tx (signature, chain, time, the module's
+ * check): the CPU work of a batch, spread over the cores by par_for. */
+static void build_row(void *arg, size_t i)
 {
     struct builder *w = arg;
 
-    for (size_t i = w->from; i < w->to && !w->failed; i++) {
-        if (w->b->bad[i]) {
-            seq_item_refuse(&w->items[i], 422, "invalid_row", "the row is invalid", NULL);
-            continue;
-        }
-        if (build_one(w->s, w->is, w->sk, w->dk, &w->b->subs[i], w->dids[i][0] ? w->dids[i] : NULL,
-                      &w->built[i], &w->items[i]) != 0)
-            w->failed = 1;
-        else
-            srv_tx_check(w->s, &w->items[i]);
+    if (atomic_load(&w->failed))
+        return;
+    if (w->b->bad[i]) {
+        seq_item_refuse(&w->items[i], 422, "invalid_row", "the row is invalid", NULL);
+        return;
     }
-    return NULL;
+    if (build_one(w->s, w->is, w->sk, w->dk, &w->b->subs[i], w->dids[i][0] ? w->dids[i] : NULL,
+                  &w->built[i], &w->items[i]) != 0)
+        atomic_store(&w->failed, 1);
+    else
+        srv_tx_check(w->s, &w->items[i]);
 }
 
-/* Builds every valid row, on up to BUILDERS threads. Returns 0 or -1. */
+/* Builds every valid row. Returns 0 or -1. */
 static int build_all(struct srv *s, const struct batch *b, const struct edu_issuer *is,
                      const unsigned char *sk, const unsigned char *dk, char (*dids)[96],
                      struct built *built, struct seq_item *items)
 {
-    struct builder w[BUILDERS];
-    pthread_t t[BUILDERS];
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t k = b->n < 256 ? 1 : cpus < 1 ? 1 : cpus > BUILDERS ? BUILDERS : (size_t)cpus;
-    int started[BUILDERS] = {0}, failed = 0;
+    struct builder w = {s, b, is, sk, dk, dids, built, items, 0};
 
-    for (size_t i = 0; i < k; i++) {
-        w[i] = (struct builder){
-            s, b, is, sk, dk, dids, built, items, b->n * i / k, b->n * (i + 1) / k, 0};
-        started[i] = i > 0 && pthread_create(&t[i], NULL, build_range, &w[i]) == 0;
-        if (i > 0 && !started[i])
-            build_range(&w[i]); /* no thread: do it here */
-    }
-    build_range(&w[0]);
-    for (size_t i = 0; i < k; i++) {
-        if (started[i])
-            pthread_join(t[i], NULL);
-        failed |= w[i].failed;
-    }
-    return failed ? -1 : 0;
+    par_for(s->par, b->n, ROWS_PER_CHUNK, build_row, &w);
+    return atomic_load(&w.failed) ? -1 : 0;
 }
 
 static json_t *errors_body(const struct batch *b, const char *code, const char *message)

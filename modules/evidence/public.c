@@ -6,18 +6,18 @@
 #define _GNU_SOURCE
 #include "../../chain/tx.h"
 #include "../../server/custody.h"
+#include "../../server/par.h"
 #include "../../server/server.h"
 #include "evidence_int.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define SIGNERS 8 /* threads that build and check anchor txs */
+#define ANCHORS_PER_CHUNK 16 /* anchors a thread of par_for builds and checks at a time */
 
 /* Lowercases a 64-hex-digit hash into out (65 bytes). Returns 1 when in was one. */
 static int hash_norm(const char *in, char out[65])
@@ -102,62 +102,44 @@ static void anchors_free(void *p)
     free(a);
 }
 
+/* What building an anchor needs: one per request, shared by the threads of par_for. */
 struct signer {
     struct srv *s;
     struct anchors *a;
     const unsigned char *sk;
     int64_t now;
-    size_t from, to;
 };
 
-/* Builds, signs and checks anchors [from, to). */
-static void *sign_range(void *arg)
+/* Builds, signs and checks anchor i. */
+static void sign_one(void *arg, size_t i)
 {
     struct signer *w = arg;
+    struct seq_item *it = &w->a->items[i];
+    json_t *env = chain_tx_build(
+        w->s->cfg.origin, "evidence", EV_TX_ANCHOR, w->a->org, w->sk + crypto_sign_SEEDBYTES,
+        w->now, json_pack("{s:s, s:s}", "sha256", w->a->hash[i], "label", w->a->label[i]));
 
-    for (size_t i = w->from; i < w->to; i++) {
-        struct seq_item *it = &w->a->items[i];
-        json_t *env = chain_tx_build(
-            w->s->cfg.origin, "evidence", EV_TX_ANCHOR, w->a->org, w->sk + crypto_sign_SEEDBYTES,
-            w->now, json_pack("{s:s, s:s}", "sha256", w->a->hash[i], "label", w->a->label[i]));
-
-        if (env == NULL || chain_tx_sign(env, w->sk) != 0 || chain_tx_from_json(env, &it->tx) != 0)
-            seq_item_refuse(it, 503, "busy", "the tx could not be built", NULL);
-        else
-            srv_tx_check(w->s, it);
-        json_decref(env);
-    }
-    return NULL;
+    if (env == NULL || chain_tx_sign(env, w->sk) != 0 || chain_tx_from_json(env, &it->tx) != 0)
+        seq_item_refuse(it, 503, "busy", "the tx could not be built", NULL);
+    else
+        srv_tx_check(w->s, it);
+    json_decref(env);
 }
 
 static unsigned anchor_job(struct srv_job *j, PGconn *c)
 {
     struct anchors *a = j->data;
     struct srv_req *r = j->r;
-    struct signer w[SIGNERS];
-    pthread_t t[SIGNERS];
-    int started[SIGNERS] = {0};
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t k = a->n < 256 ? 1 : cpus < 1 ? 1 : cpus > SIGNERS ? SIGNERS : (size_t)cpus;
     size_t accepted = 0;
     char err[160];
     unsigned char *sk = srv_custody_unseal(r->srv, c, a->org, err, sizeof(err));
-    int64_t now = ev_now_ms();
+    struct signer w = {r->srv, a, sk, ev_now_ms()};
     json_t *list;
 
     if (sk == NULL) {
         return srv_reply_error(r, 503, "no_key", "the organisation's key cannot sign", err);
     }
-    for (size_t i = 0; i < k; i++) {
-        w[i] = (struct signer){r->srv, a, sk, now, a->n * i / k, a->n * (i + 1) / k};
-        started[i] = i > 0 && pthread_create(&t[i], NULL, sign_range, &w[i]) == 0;
-        if (i > 0 && !started[i])
-            sign_range(&w[i]);
-    }
-    sign_range(&w[0]);
-    for (size_t i = 1; i < k; i++)
-        if (started[i])
-            pthread_join(t[i], NULL);
+    par_for(r->srv->par, a->n, ANCHORS_PER_CHUNK, sign_one, &w);
     sodium_free(sk);
     srv_ledger_run(r->srv, a->items, a->n, 1);
     list = json_array();
